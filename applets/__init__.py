@@ -1,0 +1,1 @@
+"""Card-side applications run by the simulator's card runtime (sscard_issuer.sim)."""
