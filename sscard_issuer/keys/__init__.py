@@ -1,1 +1,25 @@
-"""(filled in below)."""
+"""The key store: card keys are derived and used without the caller ever holding key bytes.
+
+:class:`KeyStore` holds masters and derives per-card :class:`CardKey` handles from them;
+:class:`DevKeyStore` reads the published development key set (TEST ONLY), :class:`Pkcs11KeyStore`
+keeps masters in a PKCS#11 token and delegates SM4 to a fallback store (SoftHSM2 has no SM4).
+See ``keys/README.md`` at the repository root.
+"""
+
+from sscard_issuer.keys.base import CardKey, KeyStore
+from sscard_issuer.keys.dev import DevKeyStore
+from sscard_issuer.keys.errors import KeyNotFound, KeyStoreError
+from sscard_issuer.keys.key_class import KeyClass
+from sscard_issuer.keys.pkcs11_store import Pkcs11KeyStore
+from sscard_issuer.keys.provision import provision_token
+
+__all__ = [
+    "CardKey",
+    "DevKeyStore",
+    "KeyClass",
+    "KeyNotFound",
+    "KeyStore",
+    "KeyStoreError",
+    "Pkcs11KeyStore",
+    "provision_token",
+]

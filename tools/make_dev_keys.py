@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""Generate the development key set ``keys/dev/keyset.json`` (TEST KEYS ONLY).
+
+One random master per key class for 3DES (16 bytes, odd parity) and SM4 (16 bytes), version 1,
+with key check values and the warning marker. The file is committed on purpose so that every
+checkout, the simulator and CI share the same test keys; that is exactly why they must never
+protect a real card. Refuses to overwrite an existing file unless ``--force`` is given, since
+cards personalised in the simulator with the old keys would stop working.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import sys
+from pathlib import Path
+
+from sscard_issuer.crypto import Algorithm
+from sscard_issuer.keys import KeyClass
+from sscard_issuer.keys.keyset_file import KeyId, build_keyset, random_master
+
+DEFAULT_OUTPUT = Path(__file__).resolve().parents[1] / "keys" / "dev" / "keyset.json"
+ALGORITHMS = (Algorithm.DES3, Algorithm.SM4)
+
+
+def generate() -> dict[KeyId, bytes]:
+    """Fresh random masters for every key class and card algorithm, version 1."""
+    return {
+        (key_class, alg, 1): random_master(alg, secrets.token_bytes(16))
+        for alg in ALGORITHMS
+        for key_class in KeyClass
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    parser.add_argument("--force", action="store_true", help="overwrite an existing key set")
+    args = parser.parse_args(argv)
+    output: Path = args.output
+    if output.exists() and not args.force:
+        print(f"{output} exists; pass --force to replace it (simulated cards will break)",
+              file=sys.stderr)
+        return 1
+    output.parent.mkdir(parents=True, exist_ok=True)
+    document = build_keyset(generate())
+    output.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {len(document['keys'])} TEST ONLY master keys to {output}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
