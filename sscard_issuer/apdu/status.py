@@ -184,8 +184,8 @@ def _tries(sw: int) -> str:
 # Families, tried in order after the exact words: (mask, value, meaning, error class).
 _FAMILIES: tuple[tuple[int, int, Callable[[int], str], type[CardError]], ...] = (
     (0xFFF0, 0x63C0, _tries, WrongPinOrCryptogram),
-    (0xFF00, 0x6100, lambda sw: f"{(sw & 0xFF) or 256} response bytes still available "
-     "(not fetched: send the command through Exchange)", CardError),
+    (0xFF00, 0x6100, lambda sw: f"{(sw & 0xFF) or 256} response bytes still available (GET RESPONSE fetches them)",
+     CardError),
     (0xFF00, 0x6C00, lambda sw: f"wrong Le, exact length is {(sw & 0xFF) or 256}", WrongLe),
     (0xFF00, 0x6200, lambda sw: "warning: non-volatile memory unchanged", CardWarning),
     (0xFF00, 0x6300, lambda sw: "warning: non-volatile memory changed", CardWarning),

@@ -1,0 +1,328 @@
+"""The social security application environment (SSSE), as the simulator's card runs it.
+
+Everything about files, records, tags, lengths and access conditions comes from the one card
+description (:mod:`sscard_issuer.card.ssc`); this applet adds only card behaviour: selection,
+authentication state, the PIN and its retry counter, and the key checks. Inferred behaviour
+(internal authentication's process key, the trailing 8 bytes of EXTERNAL AUTHENTICATE) follows
+:mod:`sscard_issuer.crypto` and is marked there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from typing import Any
+
+from sscard_issuer.apdu import CommandApdu, Tlv, encode_ber
+from sscard_issuer.card import ssc
+from sscard_issuer.card.model import (
+    KEY_IRK,
+    KEY_RKSSSE,
+    KEY_RPK,
+    KEY_UPDATE_EF05_EF06,
+    AccessCondition,
+    DfSpec,
+    RecordFileSpec,
+    TransparentFileSpec,
+)
+from sscard_issuer.crypto import Algorithm, internal_auth_response, secure_messaging_mac, session_cryptogram
+from sscard_issuer.sim.runtime import Applet, fail
+
+ALGORITHM_BYTE = {Algorithm.DES3: 0x01, Algorithm.SM4: 0x03}
+KEY_IDS = {
+    "IRK": KEY_IRK.key_id,
+    "RKSSSE": KEY_RKSSSE.key_id,
+    "UK": KEY_UPDATE_EF05_EF06.key_id,
+    "RPK": KEY_RPK.key_id,
+}
+EXTERNAL_AUTH_LIMIT = 15  # tries per key before it blocks (a card OS setting)
+MAC_LENGTH = 4
+
+CLA_PLAIN = 0x00
+CLA_SM = 0x04
+CLA_PROPRIETARY = 0x80
+
+
+def pin_digits_from_bcd(data: bytes) -> str:
+    """'123456' from 12 34 56, '12345' from 12 34 5F; ValueError for anything that is not BCD."""
+    digits = data.hex().upper().rstrip("F")
+    if not digits.isdigit():
+        raise ValueError("PIN is not BCD")
+    return digits
+
+
+def _pin_hash(salt: bytes, digits: str) -> bytes:
+    return hmac.new(salt, digits.encode("ascii"), hashlib.sha256).digest()
+
+
+class SsseApplet(Applet):
+    name = "ssse"
+    aids = (ssc.SSSE_AID,)
+
+    # -- building a card: the one place that knows this applet's state layout ------------------
+
+    @staticmethod
+    def personalised_state(
+        *,
+        algorithm: Algorithm,
+        records: dict[int, dict[int, bytes]],
+        keys: dict[str, bytes],
+        pin: str,
+        pin_limit: int = 3,
+    ) -> dict[str, Any]:
+        """The image section of a personalised SSSE: records by SFI and tag, keys by class."""
+        salt = os.urandom(16)
+        return {
+            "algorithm": algorithm.value,
+            "records": {str(sfi): {f"{tag:02X}": value.hex() for tag, value in recs.items()}
+                        for sfi, recs in records.items()},
+            "binary": {},
+            "keys": {name: {"key": key.hex(), "tries": EXTERNAL_AUTH_LIMIT} for name, key in keys.items()},
+            "pin": {"salt": salt.hex(), "hash": _pin_hash(salt, pin).hex(), "tries": pin_limit,
+                    "limit": pin_limit},
+            "locked": False,
+        }
+
+    # -- volatile state ------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        self.current_df: DfSpec | None = None
+        self.current_file: RecordFileSpec | TransparentFileSpec | None = None
+        self.challenge: bytes | None = None
+        self.authenticated: set[int] = set()
+        self.pin_verified = False
+
+    @property
+    def algorithm(self) -> Algorithm:
+        return Algorithm(self.state["algorithm"])
+
+    def owns_name(self, name: bytes) -> bool:
+        return any(df.aid == name for df in ssc.SSSE.dfs)
+
+    def select(self, name: bytes) -> bytes:
+        if self.state.get("locked"):
+            fail(0x9303)
+        if name != ssc.SSSE_AID:
+            self.current_df = next(df for df in ssc.SSSE.dfs if df.aid == name)
+            self.current_file = None
+            return Tlv(0x6F, Tlv(0x84, name).encode()).encode()
+        self.reset()
+        proprietary = encode_ber([
+            Tlv(0x88, b"\x1e"),
+            Tlv(0x9F0C, Tlv(0x86, bytes([ALGORITHM_BYTE[self.algorithm]])).encode()),
+        ])
+        return Tlv(0x6F, encode_ber([Tlv(0x84, name), Tlv(0xA5, proprietary)])).encode()
+
+    # -- commands ------------------------------------------------------------------------------
+
+    def process(self, command: CommandApdu) -> bytes:
+        handler = {
+            (CLA_PLAIN, 0xA4): self._select_file,
+            (CLA_PLAIN, 0xB2): self._read_record,
+            (CLA_PLAIN, 0xB0): self._read_binary,
+            (CLA_PLAIN, 0xDC): self._update_record,
+            (CLA_SM, 0xDC): self._update_record,
+            (CLA_PLAIN, 0x84): self._get_challenge,
+            (CLA_PLAIN, 0x88): self._internal_authenticate,
+            (CLA_PLAIN, 0x82): self._external_authenticate,
+            (CLA_PLAIN, 0x20): self._verify_pin,
+            (CLA_PROPRIETARY, 0x5E): self._change_pin,
+        }.get((command.cla, command.ins))
+        if handler is None:
+            fail(0x6E00 if command.cla not in (CLA_PLAIN, CLA_SM, CLA_PROPRIETARY) else 0x6D00)
+        return handler(command)
+
+    def _select_file(self, command: CommandApdu) -> bytes:
+        if command.p1 not in (0x00, 0x02) or len(command.data) != 2:
+            fail(0x6A86)
+        fid = int.from_bytes(command.data, "big")
+        for spec in ssc.SSSE.files:
+            if spec.fid == fid:
+                self.current_file = spec
+                return b""
+        fail(0x6A82)
+
+    def _record_file(self, p2: int) -> RecordFileSpec:
+        sfi = p2 >> 3
+        if sfi == 0:
+            if not isinstance(self.current_file, RecordFileSpec):
+                fail(0x6986 if self.current_file is None else 0x6981)
+            return self.current_file
+        for spec in ssc.SSSE.files:
+            if isinstance(spec, RecordFileSpec) and spec.sfi == sfi:
+                self.current_file = spec
+                return spec
+        fail(0x6A82)
+
+    def _record_tag(self, file: RecordFileSpec, p1: int, p2: int) -> int:
+        mode = p2 & 0x07
+        if mode == 0x04:  # P1 is a record number in the file's order
+            if not 1 <= p1 <= len(file.records):
+                fail(0x6A83)
+            return file.records[p1 - 1].tag
+        if mode == 0x00:  # P1 is the record identifier, which is the tag
+            if p1 not in file.tags:
+                fail(0x6A83)
+            return p1
+        fail(0x6A86)
+
+    def _allowed(self, condition: AccessCondition, key_id: int | None = None) -> bool:
+        if condition is AccessCondition.FREE:
+            return True
+        if condition is AccessCondition.RKSSSE:
+            return KEY_RKSSSE.key_id in self.authenticated
+        if condition is AccessCondition.UPDATE_KEY:
+            return KEY_UPDATE_EF05_EF06.key_id in self.authenticated
+        if condition is AccessCondition.PIN:
+            return self.pin_verified
+        return False
+
+    def _read_record(self, command: CommandApdu) -> bytes:
+        file = self._record_file(command.p2)
+        tag = self._record_tag(file, command.p1, command.p2)
+        spec = file.record(tag)
+        if not self._allowed(spec.read):
+            fail(0x6982)
+        stored = self.state["records"].get(str(file.sfi), {}).get(f"{tag:02X}")
+        if stored is None:
+            fail(0x6A83)
+        return bytes([tag, spec.length]) + bytes.fromhex(stored)
+
+    def _read_binary(self, command: CommandApdu) -> bytes:
+        file = self.current_file
+        if not isinstance(file, TransparentFileSpec):
+            fail(0x6986 if file is None else 0x6981)
+        if not self._allowed(file.read):
+            fail(0x6982)
+        content = bytes.fromhex(self.state["binary"].get(file.name, ""))
+        offset = (command.p1 << 8) | command.p2
+        if offset > len(content):
+            fail(0x6B00)
+        return content[offset : offset + (command.le or 256)]
+
+    def _update_record(self, command: CommandApdu) -> bytes:
+        file = self._record_file(command.p2)
+        tag = self._record_tag(file, command.p1, command.p2)
+        spec = file.record(tag)
+        if not self._allowed(spec.update):
+            fail(0x6982)
+        body = command.data
+        if command.cla == CLA_SM:
+            body = self._check_mac(command)
+        if len(body) != 2 + spec.length or body[0] != tag or body[1] != spec.length:
+            fail(0x6700)
+        self.state["records"].setdefault(str(file.sfi), {})[f"{tag:02X}"] = body[2:].hex()
+        self.changed()
+        return b""
+
+    def _check_mac(self, command: CommandApdu) -> bytes:
+        """Strip and check the MAC of a CLA-04 command; the challenge is used once."""
+        challenge, self.challenge = self.challenge, None
+        if challenge is None or len(command.data) <= MAC_LENGTH:
+            fail(0x6988)
+        body, mac = command.data[:-MAC_LENGTH], command.data[-MAC_LENGTH:]
+        covered = command.header + bytes([len(command.data)]) + body
+        expected = secure_messaging_mac(self.algorithm, self._key("UK"), covered, iv=self._iv(challenge))
+        if not hmac.compare_digest(expected[:MAC_LENGTH], mac):
+            fail(0x6988)
+        return body
+
+    def _iv(self, challenge: bytes) -> bytes:
+        size = self.algorithm.block_size
+        return (challenge + bytes(size))[:size]
+
+    def _get_challenge(self, command: CommandApdu) -> bytes:
+        length = command.le or 8
+        if length not in (4, 8, 16):
+            fail(0x6700)
+        self.challenge = self.card.random(length)
+        return self.challenge
+
+    def _key(self, key_class: str) -> bytes:
+        entry = self.state["keys"].get(key_class)
+        if entry is None:
+            fail(0x6A88)
+        return bytes.fromhex(entry["key"])
+
+    def _class_for(self, key_id: int) -> str:
+        for name, known in KEY_IDS.items():
+            if known == key_id and name in self.state["keys"]:
+                return name
+        fail(0x6A88)
+
+    def _internal_authenticate(self, command: CommandApdu) -> bytes:
+        if len(command.data) != 16:
+            fail(0x6700)
+        if command.p2 != KEY_IRK.key_id:
+            fail(0x6A88)
+        process_factor, challenge = command.data[:8], command.data[8:]
+        return internal_auth_response(self.algorithm, self._key("IRK"), process_factor, challenge)
+
+    def _external_authenticate(self, command: CommandApdu) -> bytes:
+        if len(command.data) != 16:
+            fail(0x6700)
+        key_class = self._class_for(command.p2)
+        entry = self.state["keys"][key_class]
+        if entry["tries"] <= 0:
+            fail(0x6983)
+        challenge, self.challenge = self.challenge, None
+        if challenge is None:
+            fail(0x6984)  # no challenge to answer: GET CHALLENGE first
+        expected = session_cryptogram(self.algorithm, self._key(key_class), challenge[:8])
+        if not hmac.compare_digest(expected, command.data[:8]):
+            entry["tries"] -= 1
+            self.changed()
+            fail(0x63C0 | min(entry["tries"], 0x0F))
+        if entry["tries"] != EXTERNAL_AUTH_LIMIT:
+            entry["tries"] = EXTERNAL_AUTH_LIMIT
+            self.changed()
+        self.authenticated.add(command.p2)
+        return b""
+
+    def _pin_matches(self, data: bytes) -> bool:
+        """Check a PIN against the stored hash, counting the try; raises on a locked PIN."""
+        pin = self.state["pin"]
+        if pin["tries"] <= 0:
+            fail(0x6983)
+        try:
+            digits = pin_digits_from_bcd(data)
+        except ValueError:
+            fail(0x6A80)
+        if not 4 <= len(digits) <= 16:
+            fail(0x6700)
+        if hmac.compare_digest(_pin_hash(bytes.fromhex(pin["salt"]), digits), bytes.fromhex(pin["hash"])):
+            if pin["tries"] != pin["limit"]:
+                pin["tries"] = pin["limit"]
+                self.changed()
+            return True
+        pin["tries"] -= 1
+        self.changed()
+        self.pin_verified = False
+        fail(0x63C0 | min(pin["tries"], 0x0F))
+
+    def _verify_pin(self, command: CommandApdu) -> bytes:
+        if command.p1 != 0x00 or command.p2 != 0x00:
+            fail(0x6A86)
+        self.pin_verified = self._pin_matches(command.data)
+        return b""
+
+    def _change_pin(self, command: CommandApdu) -> bytes:
+        if command.p1 != 0x01 or command.p2 != 0x00:
+            fail(0x6A86)
+        old, separator, new = command.data.partition(b"\xff")
+        if not separator or not new:
+            fail(0x6A80)
+        try:
+            new_digits = pin_digits_from_bcd(new)
+        except ValueError:
+            fail(0x6A80)
+        if not 4 <= len(new_digits) <= 16:
+            fail(0x6A80)
+        self._pin_matches(old)
+        pin = self.state["pin"]
+        salt = os.urandom(16)
+        pin.update(salt=salt.hex(), hash=_pin_hash(salt, new_digits).hex(), tries=pin["limit"])
+        self.changed()
+        self.pin_verified = True
+        return b""

@@ -1,0 +1,83 @@
+"""What several commands share: opening the key store, printing a card, running with errors shown."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sscard_issuer.card.reader import CardReading
+from sscard_issuer.cli.errors import EXIT_NOT_GENUINE, describe_failure
+from sscard_issuer.cli.messages import text
+from sscard_issuer.errors import SscardError
+from sscard_issuer.keys import DevKeyStore, KeyStore, Pkcs11KeyStore
+
+T = TypeVar("T")
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
+
+
+def open_key_store(keyset: Path | None, pkcs11_module: str | None, token_label: str | None) -> KeyStore:
+    """The development key set by default; a PKCS#11 token when a module is named.
+
+    The token PIN comes from SSCARD_TOKEN_PIN, never from the command line (process lists show
+    arguments). SM4 masters stay with the development key set: SoftHSM2 has no SM4.
+    """
+    dev = DevKeyStore(keyset) if keyset is not None else DevKeyStore.default()
+    if pkcs11_module is None:
+        return dev
+    pin = os.environ.get("SSCARD_TOKEN_PIN")
+    if not pin:
+        raise typer.BadParameter("set SSCARD_TOKEN_PIN to the token's user PIN", param_hint="--pkcs11-module")
+    return Pkcs11KeyStore(pkcs11_module, token_label or "sscard", pin, fallback=dev)
+
+
+@contextmanager
+def plain_errors(context: str | None = None) -> Iterator[None]:
+    """Print a known error as headline + detail and exit with its code; let bugs through."""
+    try:
+        yield
+    except SscardError as error:
+        failure = describe_failure(error, context=context)
+        err.print(f"[bold red]{failure.headline}[/]: {failure.detail}")
+        raise typer.Exit(failure.exit_code) from None
+
+
+def run(action: Callable[[], T], context: str | None = None) -> T:
+    with plain_errors(context):
+        return action()
+
+
+def show_reading(reading: CardReading, *, as_json: bool) -> None:
+    """Print what was read; exit 3 when the card is not genuine (after saying so)."""
+    doc = reading.to_json()
+    if as_json:
+        sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+    else:
+        out.print(reading_table(doc))
+    if not reading.genuine:
+        err.print(f"[bold red]{text('not_genuine')}[/]")
+        raise typer.Exit(EXIT_NOT_GENUINE)
+
+
+def reading_table(doc: dict[str, Any]) -> Table:
+    table = Table(title=text("card_title"), show_header=False)
+    table.add_column(style="bold")
+    table.add_column()
+    for key, value in doc.items():
+        if key == "sex" and value is not None:
+            value = text("male") if value == "1" else text("female")
+        elif key == "genuine":
+            value = text("yes") if value else f"[red]{text('no')}[/]"
+        table.add_row(text(key), "—" if value is None else str(value))
+    return table

@@ -1,0 +1,34 @@
+"""``sscard keys ...``: what a key store holds, shown by check value only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from sscard_issuer.cli.common import open_key_store, out, plain_errors
+from sscard_issuer.crypto import Algorithm
+from sscard_issuer.keys import KeyClass
+
+app = typer.Typer(help="Key store. 密钥库。", no_args_is_help=True)
+
+
+@app.command("list")
+def list_keys(
+    keyset: Annotated[Optional[Path], typer.Option(help="Development key set file (TEST ONLY).")] = None,
+    pkcs11_module: Annotated[Optional[str], typer.Option("--pkcs11-module")] = None,
+    token_label: Annotated[Optional[str], typer.Option("--token-label")] = None,
+) -> None:
+    """List the master keys with their check values (never the keys)."""
+    with plain_errors():
+        store = open_key_store(keyset, pkcs11_module, token_label)
+        table = Table("class", "algorithm", "version", "KCV", title=repr(store))
+        with store:
+            for alg in (Algorithm.DES3, Algorithm.SM4):
+                for key_class in KeyClass:
+                    if store.has(key_class, alg):
+                        kcv = store.check_value(key_class, alg).hex().upper()
+                        table.add_row(key_class.value, alg.value, "1", kcv)
+    out.print(table)

@@ -1,0 +1,93 @@
+"""``sscard sim ...``: simulated cards for testers (make one, put it in a vpcd reader)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from sscard_issuer.card import Applicant
+from sscard_issuer.cli.common import err, plain_errors
+from sscard_issuer.crypto import Algorithm
+from sscard_issuer.errors import FieldError
+from sscard_issuer.sim.image import CardImage
+from sscard_issuer.sim.make_card import make_card
+from sscard_issuer.sim.runtime import SimulatedCard
+from sscard_issuer.sim.vpcd import DEFAULT_HOST, DEFAULT_PORT, Faults, VpcdLink
+
+app = typer.Typer(help="Simulated cards for testing. 模拟卡（测试用）。", no_args_is_help=True)
+
+
+def load_applicant(path: Path) -> Applicant:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FieldError("applicant", f"a JSON file at {path}") from None
+    except ValueError as exc:
+        raise FieldError("applicant", f"valid JSON in {path} ({exc})") from None
+    return Applicant.from_json(doc)
+
+
+@app.command("make-card")
+def make_card_command(
+    applicant: Annotated[Path, typer.Option(help="Applicant JSON (see README).")],
+    out: Annotated[Path, typer.Option(help="Card image file to write.")],
+    algorithm: Annotated[str, typer.Option(help="SM4 (third generation) or 3DES.")] = "SM4",
+    serial: Annotated[Optional[str], typer.Option(help="8-byte card serial, 16 hex digits; random if absent.")] = None,
+    bank_pan: Annotated[Optional[str], typer.Option(help="Give the card a bank application with this PAN.")] = None,
+    counterfeit: Annotated[bool, typer.Option(help="Make a card whose internal authentication key is wrong.")] = False,
+) -> None:
+    """Build an already personalised card image directly (no APDUs), keys from the dev key set."""
+    with plain_errors():
+        try:
+            alg = {"SM4": Algorithm.SM4, "3DES": Algorithm.DES3}[algorithm.upper()]
+        except KeyError:
+            raise FieldError("algorithm", "SM4 or 3DES", algorithm) from None
+        serial_bytes = None
+        if serial is not None:
+            try:
+                serial_bytes = bytes.fromhex(serial)
+            except ValueError:
+                serial_bytes = b""
+            if len(serial_bytes) != 8:
+                raise FieldError("serial", "16 hex digits", serial)
+        try:
+            image = make_card(
+                load_applicant(applicant), algorithm=alg, serial=serial_bytes, bank_pan=bank_pan,
+                counterfeit=counterfeit, out=out,
+            )
+        except ValueError as exc:
+            if isinstance(exc, FieldError):
+                raise
+            raise FieldError("bank_pan", str(exc)) from None
+    err.print(f"card image written to {out} (ATR {image.atr.hex().upper()})", markup=False)
+
+
+@app.command("card")
+def card(
+    image: Annotated[Path, typer.Option(help="Card image file (kept up to date as the card is written).")],
+    port: Annotated[int, typer.Option(help="vpcd port: 35963 is 'Virtual PCD 00 00', 35964 '00 01'.")] = DEFAULT_PORT,
+    host: Annotated[str, typer.Option(help="Host where vpcd (pcscd) listens.")] = DEFAULT_HOST,
+    mute: Annotated[bool, typer.Option(help="Fault: never answer an APDU.")] = False,
+    delay: Annotated[float, typer.Option(help="Fault: seconds to wait before each answer.")] = 0.0,
+    remove_after: Annotated[Optional[int], typer.Option(help="Fault: leave the reader after N APDUs.")] = None,
+) -> None:
+    """Put a simulated card into a vpcd reader and serve it until interrupted."""
+    with plain_errors():
+        sim_card = SimulatedCard(CardImage.load(image))
+        faults = Faults(mute=mute, delay=delay, remove_after=remove_after)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    with VpcdLink(sim_card, host=host, port=port, faults=faults) as link:
+        try:
+            link.wait_connected(timeout=10)
+        except TimeoutError as exc:
+            err.print(f"[bold red]vpcd[/]: {exc}; is pcscd running with vsmartcard-vpcd installed?")
+            raise typer.Exit(5) from None
+        err.print(f"card inserted at vpcd {host}:{port}; Ctrl-C removes it", markup=False)
+        stop.wait()
