@@ -8,8 +8,11 @@ and even ``SCardDisconnect`` until the card leaves the reader; see STACK.md).
 
 from __future__ import annotations
 
-import concurrent.futures
+import queue
+import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 from smartcard import scard
 
@@ -75,6 +78,71 @@ def _readers(context: int) -> list[str]:
     return list(readers)
 
 
+def wait_for_reader_state(reader: str, *, present: bool, timeout: float = 5.0) -> None:
+    """Wait until pcscd sees a card in ``reader`` (or sees it empty).
+
+    pcscd polls vpcd readers about twice a second, so a card swapped faster than that looks like
+    the same card; whoever inserts and removes cards (tests, the demo) waits here in between.
+    """
+    hresult, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+    if hresult != scard.SCARD_S_SUCCESS:
+        raise _error(hresult, "connecting to pcscd")
+    try:
+        states = [(reader, scard.SCARD_STATE_UNAWARE)]
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining_ms = max(0, int((deadline - time.monotonic()) * 1000))
+            hresult, states = scard.SCardGetStatusChange(context, remaining_ms, states)
+            if hresult == scard.SCARD_S_SUCCESS:
+                state = states[0][1]
+                if state & scard.SCARD_STATE_UNKNOWN:
+                    raise ReaderNotFound(reader, _readers(context))
+                if bool(state & scard.SCARD_STATE_PRESENT) == present:
+                    return
+                states = [(reader, state & ~scard.SCARD_STATE_CHANGED)]
+            elif _u32(hresult) != _u32(scard.SCARD_E_TIMEOUT):
+                raise _error(hresult, f"watching {reader!r}")
+            if time.monotonic() >= deadline:
+                wanted = "a card" if present else "no card"
+                raise NoCard(f"{reader!r} did not show {wanted} within {timeout:g} s")
+    finally:
+        scard.SCardReleaseContext(context)
+
+
+class _Watchdog:
+    """A daemon thread that runs each transmit, so the caller can stop waiting for a mute card.
+
+    Daemon on purpose: a transmit stuck in pcscd must not keep the process alive at exit
+    (a ThreadPoolExecutor's worker would, since the interpreter joins those).
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], bytes], threading.Event, list[Any]] | None]
+        self._jobs = queue.SimpleQueue()
+        threading.Thread(target=self._loop, name="pcsc-transmit", daemon=True).start()
+
+    def call(self, job: Callable[[], bytes], timeout: float) -> bytes:
+        done, box = threading.Event(), []  # box: [result] or [None, exception]
+        self._jobs.put((job, done, box))
+        if not done.wait(timeout):
+            raise TimeoutError
+        if len(box) == 2:
+            raise box[1]
+        return box[0]  # type: ignore[no-any-return]
+
+    def stop(self) -> None:
+        self._jobs.put(None)
+
+    def _loop(self) -> None:
+        while (item := self._jobs.get()) is not None:
+            job, done, box = item
+            try:
+                box.append(job())
+            except BaseException as exc:  # handed to the caller's thread
+                box.extend((None, exc))
+            done.set()
+
+
 class PcscTransport(Transport):
     """A session with the card in one PC/SC reader.
 
@@ -100,7 +168,7 @@ class PcscTransport(Transport):
         self._card: int | None = None
         self._protocol = 0
         self._atr = b""
-        self._worker: concurrent.futures.ThreadPoolExecutor | None = None
+        self._worker: _Watchdog | None = None
         self._broken: str | None = None
         self._connect()
 
@@ -145,7 +213,7 @@ class PcscTransport(Transport):
             self._release(stuck=False)
             raise
         if self.transmit_timeout is not None:
-            self._worker = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="pcsc-tx")
+            self._worker = _Watchdog()
 
     def _wait_for_card(self, context: int) -> str:
         readers = _readers(context)
@@ -182,7 +250,7 @@ class PcscTransport(Transport):
             if self._context is not None:
                 scard.SCardReleaseContext(self._context)
         if self._worker is not None:
-            self._worker.shutdown(wait=False, cancel_futures=True)
+            self._worker.stop()
         self._card = self._context = self._worker = None
 
     def _usable(self) -> int:
@@ -196,10 +264,9 @@ class PcscTransport(Transport):
         card = self._usable()
         if self._worker is None:
             return self._transmit_now(card, apdu)
-        future = self._worker.submit(self._transmit_now, card, apdu)
         try:
-            return future.result(timeout=self.transmit_timeout)
-        except concurrent.futures.TimeoutError:
+            return self._worker.call(lambda: self._transmit_now(card, apdu), self.transmit_timeout or 0)
+        except TimeoutError:
             self._broken = (
                 f"the card in {self.reader!r} did not answer within {self.transmit_timeout:g} s;"
                 " remove it and reconnect"

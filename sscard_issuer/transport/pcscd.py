@@ -27,7 +27,7 @@ PID_FILE = RUN_DIR / "pcscd.pid"
 def running_pid() -> int | None:
     """The pid of the pcscd serving this machine, or None."""
     try:
-        pid = int(PID_FILE.read_text().strip())
+        pid = int(PID_FILE.read_bytes().strip(b"\0\n\t "))  # pcscd writes "1234\n\0"
         os.kill(pid, 0)
     except (OSError, ValueError):
         return None
@@ -61,6 +61,9 @@ class Pcscd:
         return handle
 
     def start(self, timeout: float = 10.0) -> None:
+        other = running_pid()
+        if other is not None:
+            raise ServiceUnavailable(f"a pcscd (pid {other}) is already running; stop it first")
         binary = shutil.which("pcscd") or "/usr/sbin/pcscd"
         if not Path(binary).exists():
             raise ServiceUnavailable("pcscd is not installed (apt-get install pcscd vsmartcard-vpcd)")
@@ -78,7 +81,7 @@ class Pcscd:
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 raise ServiceUnavailable(f"pcscd exited at start with code {self._process.returncode}")
-            if SOCKET.exists() and answers():
+            if running_pid() == self._process.pid and answers():
                 return
             time.sleep(0.01)
         raise ServiceUnavailable(f"pcscd did not come up within {timeout:g} s")

@@ -14,6 +14,7 @@ import pytest
 
 from sscard_issuer.sim.vpcd import DEBIAN_VPCD_READERS, Faults, VpcdLink
 from sscard_issuer.transport.inprocess import VirtualCard
+from sscard_issuer.transport.pcsc import wait_for_reader_state
 from sscard_issuer.transport.pcscd import Pcscd
 
 VPCD_DRIVER = Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so")
@@ -46,11 +47,15 @@ def attach(pcscd: Pcscd) -> Iterator[Attach]:
     links: list[VpcdLink] = []
 
     def _attach(card: VirtualCard, reader: str = "Virtual PCD 00 00", faults: Faults = Faults()) -> VpcdLink:
+        wait_for_reader_state(reader, present=False)  # the previous card is gone for pcscd too
         link = VpcdLink(card, port=READERS[reader], faults=faults).start()
         link.wait_connected(timeout=10)
         links.append(link)
+        wait_for_reader_state(reader, present=True)
         return link
 
     yield _attach
     for link in links:
         link.close()
+    for reader in READERS:
+        wait_for_reader_state(reader, present=False)
