@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from softhsm_token import SoftHsmToken, softhsm_session
+
 from sscard_issuer.sim.vpcd import DEBIAN_VPCD_READERS, Faults, VpcdLink
 from sscard_issuer.transport.inprocess import VirtualCard
 from sscard_issuer.transport.pcsc import wait_for_reader_state
@@ -59,3 +61,11 @@ def attach(pcscd: Pcscd) -> Iterator[Attach]:
         link.close()
     for reader in READERS:
         wait_for_reader_state(reader, present=False)
+
+
+
+@pytest.fixture(scope="session")
+def softhsm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SoftHsmToken]:
+    """A fresh SoftHSM2 token with the 3DES development masters; see softhsm_token.py."""
+    with pytest.MonkeyPatch.context() as mp:
+        yield from softhsm_session(tmp_path_factory.mktemp("softhsm"), mp)

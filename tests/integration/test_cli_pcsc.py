@@ -18,6 +18,7 @@ from sscard_issuer.sim.runtime import SimulatedCard
 from sscard_issuer.sim.vpcd import VpcdLink
 from sscard_issuer.transport.pcsc import wait_for_reader_state
 from sscard_issuer.transport.pcscd import Pcscd
+from softhsm_token import SoftHsmToken
 
 Attach = Callable[..., VpcdLink]
 SSCARD = [sys.executable, "-m", "sscard_issuer"]
@@ -93,3 +94,15 @@ def test_no_card_and_mute_card_exit_5_with_a_plain_message(attach: Attach) -> No
     result = sscard("card", "read", "--reader", READER_0, "--transmit-timeout", "1", lang="en")
     assert result.returncode == 5
     assert "the card does not answer" in result.stderr and "1 s" in result.stderr
+
+
+def test_card_read_with_the_pkcs11_key_store(softhsm: SoftHsmToken, sim_card_process: Path) -> None:
+    env_pin = {"SSCARD_TOKEN_PIN": softhsm.user_pin}
+    result = subprocess.run(
+        [*SSCARD, "card", "read", "--reader", READER_1, "--json",
+         "--pkcs11-module", softhsm.module, "--token-label", softhsm.label],
+        capture_output=True, text=True, timeout=60, env={**os.environ, **env_pin},
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["genuine"] is True
+    assert softhsm.user_pin not in result.stdout + result.stderr

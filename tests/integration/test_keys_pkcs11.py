@@ -6,11 +6,7 @@ FAIL (CI installs it): a skipped key-store test would hide exactly the part that
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 
 import pkcs11
 import pytest
@@ -27,12 +23,11 @@ from sscard_issuer.keys import (
 )
 from sscard_issuer.keys.dev import DevCardKey
 
+from softhsm_token import SOFTHSM_LABEL, SOFTHSM_MODULE, SOFTHSM_SO_PIN, SOFTHSM_USER_PIN, SoftHsmToken
+
 pytestmark = pytest.mark.integration
 
-MODULE = "/usr/lib/softhsm/libsofthsm2.so"
-LABEL = "sscard-test"
-SO_PIN = "12345678"
-USER_PIN = "1234"
+MODULE, LABEL, SO_PIN, USER_PIN = SOFTHSM_MODULE, SOFTHSM_LABEL, SOFTHSM_SO_PIN, SOFTHSM_USER_PIN
 CARDS = [
     ("371700", bytes.fromhex("8655000012345678")),
     ("110100", bytes.fromhex("0102030405060708")),
@@ -42,39 +37,9 @@ MESSAGES = [b"", b"\x04\xd6\x85\x00", bytes(8), bytes(range(21)), bytes(range(64
 
 
 @pytest.fixture(scope="module")
-def token(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A fresh SoftHSM2 token with the 3DES development masters; yields its label."""
-    util = shutil.which("softhsm2-util")
-    if util is None or not Path(MODULE).exists():
-        pytest.fail(
-            "SoftHSM2 is required for the PKCS#11 key store tests and was not found "
-            f"(softhsm2-util on PATH: {util is not None}, {MODULE} present: "
-            f"{Path(MODULE).exists()}); install it with: apt-get install -y softhsm2"
-        )
-    tmp = tmp_path_factory.mktemp("softhsm")
-    with pytest.MonkeyPatch.context() as mp:
-        (tmp / "tokens").mkdir()
-        conf = tmp / "softhsm2.conf"
-        conf.write_text(
-            f"directories.tokendir = {tmp / 'tokens'}\n"
-            "objectstore.backend = file\n"
-            "log.level = ERROR\n",
-            encoding="utf-8",
-        )
-        # SoftHSM2 reads SOFTHSM2_CONF when the library is initialised: set it first.
-        mp.setenv("SOFTHSM2_CONF", str(conf))
-        subprocess.run(
-            [util, "--init-token", "--free", "--label", LABEL]
-            + ["--so-pin", SO_PIN, "--pin", USER_PIN],
-            check=True,
-            capture_output=True,
-            env=os.environ.copy(),
-        )
-        lib = pkcs11.lib(MODULE)
-        lib.reinitialize()  # if another test loaded the library earlier, re-read our config
-        assert provision_token(DevKeyStore.default(), MODULE, LABEL, SO_PIN, USER_PIN) == 9
-        yield LABEL
-        lib.finalize()  # the next user initialises the library with its own config
+def token(softhsm: SoftHsmToken) -> str:
+    """A fresh SoftHSM2 token with the 3DES development masters (tests/integration/conftest.py)."""
+    return softhsm.label
 
 
 @pytest.fixture

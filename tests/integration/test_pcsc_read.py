@@ -15,7 +15,7 @@ from sscard_issuer.card import ssc
 from sscard_issuer.card.reader import read_card
 from sscard_issuer.cli.demo import sample_applicant
 from sscard_issuer.crypto import Algorithm
-from sscard_issuer.keys import DevKeyStore
+from sscard_issuer.keys import DevKeyStore, Pkcs11KeyStore
 from sscard_issuer.sim.make_card import make_card
 from sscard_issuer.sim.runtime import SimulatedCard
 from sscard_issuer.sim.vpcd import Faults
@@ -24,6 +24,7 @@ from sscard_issuer.transport.pcsc import PcscTransport, list_readers, wait_for_r
 from sscard_issuer.transport.pcscd import Pcscd
 
 from sscard_issuer.sim.vpcd import VpcdLink
+from softhsm_token import SoftHsmToken
 
 Attach = Callable[..., VpcdLink]
 
@@ -156,3 +157,15 @@ def test_card_image_survives_between_sessions(
     with PcscTransport(READER_0) as transport:
         assert read_card(transport, keys) == first
     assert json.loads(path.read_text())["format"] == "sscard-sim-card/1"
+
+
+def test_3des_card_reads_with_keys_in_a_pkcs11_token(
+    softhsm: SoftHsmToken, attach: Attach, applicant: Applicant
+) -> None:
+    """The terminal's keys in SoftHSM2: derivation and cryptograms inside the token."""
+    attach(card_for(applicant, Algorithm.DES3), READER_1)
+    with Pkcs11KeyStore(softhsm.module, softhsm.label, softhsm.user_pin) as token_keys:
+        with PcscTransport(READER_1) as transport:
+            reading = read_card(transport, token_keys)
+    assert reading.genuine and reading.data is not None
+    assert reading.data.name == applicant.name
