@@ -267,8 +267,8 @@ class SsseApplet(Applet):
         if entry["tries"] <= 0:
             fail(0x6983)
         challenge, self.challenge = self.challenge, None
-        if challenge is None:
-            fail(0x6984)  # no challenge to answer: GET CHALLENGE first
+        if challenge is None or len(challenge) < 8:
+            fail(0x6984)  # GET CHALLENGE first, and of 8 bytes or more: the cryptogram needs 8
         expected = session_cryptogram(self.algorithm, self._key(key_class), challenge[:8])
         if not hmac.compare_digest(expected, command.data[:8]):
             entry["tries"] -= 1

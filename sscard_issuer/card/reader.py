@@ -18,15 +18,18 @@ from __future__ import annotations
 
 import hmac
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from sscard_issuer.apdu import (
     Atr,
+    AuthenticationBlocked,
     CardError,
     CommandApdu,
     RecordNotFound,
     TlvError,
+    WrongPinOrCryptogram,
     find_path,
     get_challenge,
     read_record,
@@ -57,6 +60,14 @@ class CardDataError(SscardError):
 
 class PinError(SscardError):
     """A PIN the holder typed was refused before reaching the card (format)."""
+
+
+class WrongPin(WrongPinOrCryptogram):
+    """VERIFY refused the holder's PIN (63Cx), unlike a refused cryptogram; ``tries_left`` is x."""
+
+
+class PinLocked(AuthenticationBlocked):
+    """VERIFY refused because the PIN is blocked (6983), unlike a blocked key."""
 
 
 @dataclass(frozen=True)
@@ -161,8 +172,15 @@ class SsseSession:
         self.transport.send_checked(CommandApdu(0x00, 0x82, 0x00, key.key_id, data))
 
     def verify_pin(self, pin: str) -> None:
-        """VERIFY; a wrong PIN raises WrongPinOrCryptogram with the tries left."""
-        self.transport.send_checked(CommandApdu(0x00, 0x20, 0x00, 0x00, pin_to_bcd(pin), sensitive=True))
+        """VERIFY; a wrong PIN raises :class:`WrongPin` with the tries left, a blocked one
+        :class:`PinLocked`."""
+        command = CommandApdu(0x00, 0x20, 0x00, 0x00, pin_to_bcd(pin), sensitive=True)
+        try:
+            self.transport.send_checked(command)
+        except WrongPinOrCryptogram as exc:
+            raise WrongPin(exc.sw, exc.meaning) from None
+        except AuthenticationBlocked as exc:
+            raise PinLocked(exc.sw, exc.meaning) from None
 
     def read_basic_data(self) -> BasicData:
         if self.card_id is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -19,11 +19,11 @@ from sscard_issuer.transport.trace import ApduTrace
 
 app = typer.Typer(help="Read social security cards. 读取社会保障卡。", no_args_is_help=True)
 
-KeysetOpt = Annotated[Optional[Path], typer.Option(help="Development key set file (TEST ONLY).")]
+KeysetOpt = Annotated[Path | None, typer.Option(help="Development key set file (TEST ONLY).")]
 ModuleOpt = Annotated[
-    Optional[str], typer.Option("--pkcs11-module", help="PKCS#11 module; the PIN comes from SSCARD_TOKEN_PIN.")
+    str | None, typer.Option("--pkcs11-module", help="PKCS#11 module; the PIN comes from SSCARD_TOKEN_PIN.")
 ]
-TokenOpt = Annotated[Optional[str], typer.Option("--token-label", help="PKCS#11 token label.")]
+TokenOpt = Annotated[str | None, typer.Option("--token-label", help="PKCS#11 token label.")]
 
 
 def read_pin() -> str:
@@ -38,10 +38,10 @@ def read_pin() -> str:
 
 @app.command("read")
 def read(
-    reader: Annotated[Optional[str], typer.Option(help="Reader name; default: the first with a card.")] = None,
+    reader: Annotated[str | None, typer.Option(help="Reader name; default: the first with a card.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     image: Annotated[
-        Optional[Path], typer.Option(help="Read a simulated card image in-process instead of a reader.")
+        Path | None, typer.Option(help="Read a simulated card image in-process instead of a reader.")
     ] = None,
     verify_pin: Annotated[bool, typer.Option("--verify-pin", help="Ask for the holder's PIN and verify it first.")] = False,
     card_timeout: Annotated[float, typer.Option(help="Seconds to wait for a card.")] = 5.0,
@@ -63,7 +63,7 @@ def read(
             transport = PcscTransport(
                 reader, card_timeout=card_timeout, transmit_timeout=transmit_timeout, trace=apdu_trace
             )
-    with plain_errors(context="pin" if verify_pin else None), keys, transport:
+    with plain_errors(), keys, transport:
         reading = read_card(transport, keys, pin=pin)
     show_reading(reading, as_json=as_json)
 

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from sscard_issuer.card.reader import CardReading
@@ -49,7 +50,7 @@ def plain_errors(context: str | None = None) -> Iterator[None]:
         yield
     except SscardError as error:
         failure = describe_failure(error, context=context)
-        err.print(f"[bold red]{failure.headline}[/]: {failure.detail}")
+        err.print(f"[bold red]{escape(failure.headline)}[/]: {escape(failure.detail)}")
         raise typer.Exit(failure.exit_code) from None
 
 
@@ -79,5 +80,7 @@ def reading_table(doc: dict[str, Any]) -> Table:
             value = text("male") if value == "1" else text("female")
         elif key == "genuine":
             value = text("yes") if value else f"[red]{text('no')}[/]"
+        else:  # what the card holds is shown as it is, never read as console markup
+            value = None if value is None else escape(str(value))
         table.add_row(text(key), "—" if value is None else str(value))
     return table

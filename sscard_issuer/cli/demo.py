@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import tempfile
 import time
+from contextlib import ExitStack
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -19,13 +20,14 @@ from sscard_issuer.card import Applicant
 from sscard_issuer.card.reader import read_card
 from sscard_issuer.cli.common import err, plain_errors, show_reading
 from sscard_issuer.crypto import Algorithm
+from sscard_issuer.errors import FieldError
 from sscard_issuer.keys import DevKeyStore
 from sscard_issuer.sim.make_card import make_card
 from sscard_issuer.sim.runtime import SimulatedCard
 from sscard_issuer.sim.vpcd import DEBIAN_VPCD_READERS, VpcdLink
 from sscard_issuer.transport.base import Transport
 from sscard_issuer.transport.inprocess import InProcessTransport
-from sscard_issuer.transport.pcsc import PcscTransport
+from sscard_issuer.transport.pcsc import PcscTransport, wait_for_reader_state
 from sscard_issuer.transport.pcscd import Pcscd
 
 
@@ -35,41 +37,41 @@ def sample_applicant() -> Applicant:
 
 
 def demo(
-    out: Annotated[Optional[Path], typer.Option(help="Folder for the card image and the reading.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Folder for the card image and the reading.")] = None,
     algorithm: Annotated[str, typer.Option(help="SM4 or 3DES.")] = "SM4",
     in_process: Annotated[bool, typer.Option(help="Skip PC/SC: talk to the simulated card directly.")] = False,
     reader: Annotated[str, typer.Option(help="vpcd reader to use.")] = "Virtual PCD 00 00",
 ) -> None:
     """Make a simulated card for the sample applicant and read it through PC/SC."""
+    with plain_errors():
+        try:
+            alg = {"SM4": Algorithm.SM4, "3DES": Algorithm.DES3}[algorithm.upper()]
+        except KeyError:
+            raise FieldError("algorithm", "SM4 or 3DES", algorithm) from None
     folder = out or Path(tempfile.mkdtemp(prefix="sscard-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
-    alg = Algorithm.DES3 if algorithm.upper() == "3DES" else Algorithm.SM4
     keys = DevKeyStore.default()
     with plain_errors():
         applicant = sample_applicant()
         image = make_card(applicant, algorithm=alg, keys=keys, out=folder / "card.json")
         err.print(f"1. card made for {applicant.name} ({alg.value}) -> {image.path}", markup=False)
         card = SimulatedCard(image)
-        started = time.perf_counter()
-        if in_process:
-            with InProcessTransport(card) as transport:
-                reading = read_card(transport, keys)
-                count = transport.apdu_count
-        else:
-            pcscd = Pcscd.ensure()
-            link = VpcdLink(card, port=DEBIAN_VPCD_READERS[reader]).start()
-            try:
+        with ExitStack() as stack:
+            transport: Transport
+            if in_process:
+                transport = stack.enter_context(InProcessTransport(card))
+            else:
+                pcscd = Pcscd.ensure()
+                stack.callback(pcscd.close)
+                link = stack.enter_context(VpcdLink(card, port=DEBIAN_VPCD_READERS[reader]))
                 link.wait_connected(timeout=10)
-                err.print(f"2. card inserted in {reader!r} (pcscd {'started' if pcscd.owned else 'running'})",
-                          markup=False)
-                transport: Transport
-                with PcscTransport(reader, card_timeout=10) as transport:
-                    started = time.perf_counter()
-                    reading = read_card(transport, keys)
-                    count = transport.apdu_count
-            finally:
-                link.close()
-                pcscd.close()
+                wait_for_reader_state(reader, present=True)
+                state = "started" if pcscd.owned else "running"
+                err.print(f"2. card inserted in {reader!r} (pcscd {state})", markup=False)
+                transport = stack.enter_context(PcscTransport(reader, card_timeout=10))
+            started = time.perf_counter()
+            reading = read_card(transport, keys)
+            count = transport.apdu_count
     seconds = time.perf_counter() - started
     (folder / "reading.json").write_text(json.dumps(reading.to_json(), ensure_ascii=False, indent=2) + "\n")
     err.print(f"3. read in {seconds * 1000:.1f} ms, {count} APDUs; saved {folder / 'reading.json'}", markup=False)

@@ -17,7 +17,7 @@ from sscard_issuer.apdu import (
     FunctionNotSupported,
     WrongPinOrCryptogram,
 )
-from sscard_issuer.card.reader import CardDataError, PinError
+from sscard_issuer.card.reader import CardDataError, PinError, PinLocked, WrongPin
 from sscard_issuer.cli.messages import text
 from sscard_issuer.errors import FieldError, SscardError, ValidationError
 from sscard_issuer.keys import KeyStoreError
@@ -47,13 +47,15 @@ class Failure:
 
 
 def _card_failure(error: CardError, context: str | None) -> Failure:
+    # Only VERIFY's refusals are about the PIN: a refused cryptogram in the same session is not.
+    pin = isinstance(error, (WrongPin, PinLocked)) or context == "pin"
     if isinstance(error, WrongPinOrCryptogram):
-        if context == "pin":
+        if pin:
             if error.tries_left == 0:
                 return Failure(text("pin_locked"), str(error), EXIT_CARD)
             return Failure(text("wrong_pin", tries=error.tries_left), str(error), EXIT_CARD)
         return Failure(text("card_error"), str(error), EXIT_CARD)
-    if isinstance(error, AuthenticationBlocked) and context == "pin":
+    if isinstance(error, AuthenticationBlocked) and pin:
         return Failure(text("pin_locked"), str(error), EXIT_CARD)
     if isinstance(error, (ApplicationPermanentlyLocked, FunctionNotSupported)):
         return Failure(text("card_locked"), str(error), EXIT_CARD)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -17,9 +17,9 @@ app = typer.Typer(help="Key store. 密钥库。", no_args_is_help=True)
 
 @app.command("list")
 def list_keys(
-    keyset: Annotated[Optional[Path], typer.Option(help="Development key set file (TEST ONLY).")] = None,
-    pkcs11_module: Annotated[Optional[str], typer.Option("--pkcs11-module")] = None,
-    token_label: Annotated[Optional[str], typer.Option("--token-label")] = None,
+    keyset: Annotated[Path | None, typer.Option(help="Development key set file (TEST ONLY).")] = None,
+    pkcs11_module: Annotated[str | None, typer.Option("--pkcs11-module")] = None,
+    token_label: Annotated[str | None, typer.Option("--token-label")] = None,
 ) -> None:
     """List the master keys with their check values (never the keys)."""
     with plain_errors():

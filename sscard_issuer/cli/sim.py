@@ -6,7 +6,7 @@ import json
 import signal
 import threading
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -37,8 +37,8 @@ def make_card_command(
     applicant: Annotated[Path, typer.Option(help="Applicant JSON (see README).")],
     out: Annotated[Path, typer.Option(help="Card image file to write.")],
     algorithm: Annotated[str, typer.Option(help="SM4 (third generation) or 3DES.")] = "SM4",
-    serial: Annotated[Optional[str], typer.Option(help="8-byte card serial, 16 hex digits; random if absent.")] = None,
-    bank_pan: Annotated[Optional[str], typer.Option(help="Give the card a bank application with this PAN.")] = None,
+    serial: Annotated[str | None, typer.Option(help="8-byte card serial, 16 hex digits; random if absent.")] = None,
+    bank_pan: Annotated[str | None, typer.Option(help="Give the card a bank application with this PAN.")] = None,
     counterfeit: Annotated[bool, typer.Option(help="Make a card whose internal authentication key is wrong.")] = False,
 ) -> None:
     """Build an already personalised card image directly (no APDUs), keys from the dev key set."""
@@ -55,9 +55,10 @@ def make_card_command(
                 serial_bytes = b""
             if len(serial_bytes) != 8:
                 raise FieldError("serial", "16 hex digits", serial)
+        who = load_applicant(applicant)  # its errors name their own fields
         try:
             image = make_card(
-                load_applicant(applicant), algorithm=alg, serial=serial_bytes, bank_pan=bank_pan,
+                who, algorithm=alg, serial=serial_bytes, bank_pan=bank_pan,
                 counterfeit=counterfeit, out=out,
             )
         except ValueError as exc:
@@ -74,7 +75,7 @@ def card(
     host: Annotated[str, typer.Option(help="Host where vpcd (pcscd) listens.")] = DEFAULT_HOST,
     mute: Annotated[bool, typer.Option(help="Fault: never answer an APDU.")] = False,
     delay: Annotated[float, typer.Option(help="Fault: seconds to wait before each answer.")] = 0.0,
-    remove_after: Annotated[Optional[int], typer.Option(help="Fault: leave the reader after N APDUs.")] = None,
+    remove_after: Annotated[int | None, typer.Option(help="Fault: leave the reader after N APDUs.")] = None,
 ) -> None:
     """Put a simulated card into a vpcd reader and serve it until interrupted."""
     with plain_errors():

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import abc
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, NoReturn, Sequence
+from typing import Any, ClassVar, NoReturn
 
 from sscard_issuer.apdu import ApduFormatError, CardError, CommandApdu, error_for
 from sscard_issuer.sim.image import CardImage
@@ -21,6 +22,11 @@ from sscard_issuer.sim.image import CardImage
 SW_OK = 0x9000
 INS_SELECT = 0xA4
 INS_GET_RESPONSE = 0xC0
+
+
+def _more_data(length: int) -> int:
+    """``61xx``: xx bytes are still available, ``6100`` for 256 or more."""
+    return 0x6100 | (min(length, 256) & 0xFF)
 
 
 def fail(sw: int) -> NoReturn:
@@ -103,10 +109,12 @@ class SimulatedCard:
     def power_on(self) -> None:
         if not self.powered:
             self.powered = True
+            self.apdu_count = 0  # PlannedPowerCut counts from power-on
             self._volatile_reset()
 
     def reset(self) -> None:
         self.powered = True
+        self.apdu_count = 0
         self._volatile_reset()
 
     def power_off(self) -> None:
@@ -131,7 +139,12 @@ class SimulatedCard:
                 self._rollback()
             self.power_off()
             raise PowerCut(f"power cut during APDU {self.apdu_count}")
-        self._commit()
+        try:
+            self._commit()
+        except OSError:
+            # The EEPROM write failed: undo the command, as a card answers a failed write.
+            self._rollback()
+            return b"\x65\x81"
         return data + sw.to_bytes(2, "big")
 
     # -- internals ----------------------------------------------------------------------------
@@ -185,10 +198,13 @@ class SimulatedCard:
             return b"", SW_OK
         if command.le is None:
             self._pending = data
-            return b"", 0x6100 | (len(data) & 0xFF)
+            return b"", _more_data(len(data))
         if command.le < len(data) and len(data) <= 256:
             return b"", 0x6C00 | (len(data) & 0xFF)
-        return data[: command.le], SW_OK
+        if command.le < len(data):  # more than 6Cxx can name: what was asked for, then 61xx
+            self._pending = data[command.le :]
+            return data[: command.le], _more_data(len(self._pending))
+        return data, SW_OK
 
     def _get_response(self, command: CommandApdu) -> tuple[bytes, int]:
         if not self._pending:
@@ -196,15 +212,16 @@ class SimulatedCard:
         le = command.le or 256
         chunk, self._pending = self._pending[:le], self._pending[le:]
         if self._pending:
-            return chunk, 0x6100 | (len(self._pending) & 0xFF)
+            return chunk, _more_data(len(self._pending))
         return chunk, SW_OK
 
     def _select_by_name(self, name: bytes) -> bytes:
         if self._current is not None and self._current.owns_name(name):
             return self._current.select(name)
+        self._current = None  # an application that refuses selection (9303) is not current
         for applet in self._applets:
             if name in applet.aids:
+                fci = applet.select(name)
                 self._current = applet
-                return applet.select(name)
-        self._current = None
+                return fci
         fail(0x6A82)

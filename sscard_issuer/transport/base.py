@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import time
+from dataclasses import replace
 from types import TracebackType
 
 from sscard_issuer.apdu import CommandApdu, Exchange, ResponseApdu
@@ -32,7 +33,7 @@ class Transport(abc.ABC):
     def _transmit_raw(self, apdu: bytes) -> bytes:
         """Send one encoded command APDU, return the card's raw answer (data and status word)."""
 
-    def close(self) -> None:  # noqa: B027 - optional for subclasses
+    def close(self) -> None:
         """Release the connection (idempotent)."""
 
     def send(self, command: CommandApdu) -> ResponseApdu:
@@ -40,6 +41,9 @@ class Transport(abc.ABC):
         exchange = Exchange(command)
         next_command: CommandApdu | None = exchange.first()
         while next_command is not None:
+            if command.sensitive and not next_command.sensitive:
+                # GET RESPONSE fetches a sensitive command's answer: the trace must redact it too
+                next_command = replace(next_command, sensitive=True)
             response = self._round(next_command)
             next_command = exchange.receive(response)
         return exchange.result

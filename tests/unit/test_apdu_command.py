@@ -119,7 +119,7 @@ def test_invalid_construction_refused(kwargs: dict[str, object]) -> None:
 
 
 def test_errors_are_typed_and_name_the_field() -> None:
-    with pytest.raises(ApduFormatError, match="^le: ") as info:
+    with pytest.raises(ApduFormatError, match=r"^le: ") as info:
         CommandApdu(0x00, 0xB0, 0, 0, le=0)
     assert isinstance(info.value, SscardError)
     assert isinstance(info.value, ValueError)
@@ -170,9 +170,9 @@ def test_sensitive_data_is_redacted_in_repr() -> None:
 def test_repr_shows_plain_data_and_evaluates_back() -> None:
     command = CommandApdu(0x00, 0xA4, 0x04, 0x00, SSSE_AID, le=256)
     assert "7378312E73682EC9E7BBE1B1A3D5CF" in repr(command)
-    assert eval(repr(command)) == command  # noqa: S307 - our own repr
+    assert eval(repr(command)) == command
     extended = CommandApdu(0x00, 0xB0, 0, 0, le=70, extended=True)
-    assert eval(repr(extended)) == extended  # noqa: S307
+    assert eval(repr(extended)) == extended
 
 
 def test_sensitive_does_not_take_part_in_equality() -> None:

@@ -115,7 +115,7 @@ def test_access_conditions_as_card_md_says() -> None:
 
 def test_application_identifiers() -> None:
     assert ssc.SSSE.path == (bytes.fromhex("7378312E73682EC9E7BBE1B1A3D5CF"),)
-    assert ssc.SSSE_AID == "sx1.sh.社会保障".encode("gbk")
+    assert "sx1.sh.社会保障".encode("gbk") == ssc.SSSE_AID
     assert ssc.PKI.path == ("PKI.社会保障".encode("gbk"), b"SS.CERT.ADF1")
     assert ssc.BANK.path == (bytes.fromhex("A000000333010101"),)
     assert ssc.SSSE_ALGORITHM == 0x03
