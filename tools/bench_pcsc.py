@@ -112,7 +112,7 @@ def main() -> None:
             scard.SCardTransmit(ref_card, ref_proto, apdu)
 
         def raw_sim() -> None:
-            hr, resp = scard.SCardTransmit(sim_card, sim_proto, apdu)
+            _hr, resp = scard.SCardTransmit(sim_card, sim_proto, apdu)
             if resp[-2:] != [0x90, 0x00]:
                 raise SystemExit(f"simulator answered {bytes(resp).hex()}")
 

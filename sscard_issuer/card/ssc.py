@@ -54,15 +54,15 @@ __all__ = [
     "EF06",
     "EF07",
     "EF08",
-    "PHOTO_SIZE",
     "FINGERPRINT_SIZE",
+    "PHOTO_SIZE",
     "PKI",
     "PKI_ADF_AID",
     "PKI_AID",
+    "SPEC_VERSION",
     "SSSE",
     "SSSE_AID",
     "SSSE_ALGORITHM",
-    "SPEC_VERSION",
     "Records",
 ]
 

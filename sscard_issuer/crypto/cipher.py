@@ -145,4 +145,4 @@ def xor(a: bytes, b: bytes) -> bytes:
     """XOR two byte strings of equal length (a programming error otherwise, so it asserts)."""
     if len(a) != len(b):
         raise CryptoError(f"cannot XOR {len(a)} bytes with {len(b)} bytes")
-    return bytes(x ^ y for x, y in zip(a, b))
+    return bytes(x ^ y for x, y in zip(a, b, strict=False))

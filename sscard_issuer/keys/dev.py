@@ -33,7 +33,7 @@ DEFAULT_KEYSET = Path(__file__).resolve().parents[2] / "keys" / "dev" / "keyset.
 class DevCardKey(CardKey):
     """A card key computed in-process from a development master. Its bytes stay private."""
 
-    __slots__ = ("_alg", "_key", "_key_class", "_kcv")
+    __slots__ = ("_alg", "_kcv", "_key", "_key_class")
 
     def __init__(self, key_class: KeyClass, alg: Algorithm, key: bytes) -> None:
         self._key_class = key_class

@@ -8,14 +8,15 @@ out in one ``sendall``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import threading
 import time
 from dataclasses import dataclass
 
-from sscard_issuer.transport.inprocess import VirtualCard
 from sscard_issuer.sim.vpcd_protocol import ApduEvent, Control, ControlEvent, VpcdDecoder, frame
+from sscard_issuer.transport.inprocess import VirtualCard
 
 log = logging.getLogger(__name__)
 
@@ -117,10 +118,8 @@ class VpcdLink:
             sock, self._sock = self._sock, None
             self._connected.clear()
         if sock is not None:
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             sock.close()
 
     def _run(self) -> None:
@@ -166,9 +165,8 @@ class VpcdLink:
             for event in decoder.feed(data):
                 if isinstance(event, ControlEvent):
                     self._control(sock, event.control)
-                elif isinstance(event, ApduEvent):
-                    if not self._apdu(sock, event.apdu):
-                        return
+                elif isinstance(event, ApduEvent) and not self._apdu(sock, event.apdu):
+                    return
 
     def _control(self, sock: socket.socket, control: Control) -> None:
         if control is Control.ATR:

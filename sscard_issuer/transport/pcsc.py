@@ -122,7 +122,8 @@ class _Watchdog:
         threading.Thread(target=self._loop, name="pcsc-transmit", daemon=True).start()
 
     def call(self, job: Callable[[], bytes], timeout: float) -> bytes:
-        done, box = threading.Event(), []  # box: [result] or [None, exception]
+        done = threading.Event()
+        box: list[Any] = []  # [result] or [None, exception]
         self._jobs.put((job, done, box))
         if not done.wait(timeout):
             raise TimeoutError
@@ -138,7 +139,7 @@ class _Watchdog:
             job, done, box = item
             try:
                 box.append(job())
-            except BaseException as exc:  # handed to the caller's thread
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
                 box.extend((None, exc))
             done.set()
 

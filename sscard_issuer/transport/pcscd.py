@@ -70,12 +70,11 @@ class Pcscd:
         argv = [binary, "-f", "-e"]
         if self.config_dir is not None:
             argv += ["-c", str(self.config_dir)]
-        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
-        try:
-            self._process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
-        finally:
-            if self.log_path:
-                out.close()  # type: ignore[union-attr]
+        if self.log_path is None:
+            self._process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        else:
+            with open(self.log_path, "ab") as log:  # pcscd keeps its own descriptor
+                self._process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
         self.owned = True
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

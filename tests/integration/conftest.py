@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
 from softhsm_token import SoftHsmToken, softhsm_session
 
 from sscard_issuer.sim.vpcd import DEBIAN_VPCD_READERS, Faults, VpcdLink
@@ -48,9 +47,9 @@ def attach(pcscd: Pcscd) -> Iterator[Attach]:
     """attach(card, reader="Virtual PCD 00 00", faults=Faults()) puts a simulated card in a reader."""
     links: list[VpcdLink] = []
 
-    def _attach(card: VirtualCard, reader: str = "Virtual PCD 00 00", faults: Faults = Faults()) -> VpcdLink:
+    def _attach(card: VirtualCard, reader: str = "Virtual PCD 00 00", faults: Faults | None = None) -> VpcdLink:
         wait_for_reader_state(reader, present=False)  # the previous card is gone for pcscd too
-        link = VpcdLink(card, port=READERS[reader], faults=faults).start()
+        link = VpcdLink(card, port=READERS[reader], faults=faults or Faults()).start()
         link.wait_connected(timeout=10)
         links.append(link)
         wait_for_reader_state(reader, present=True)

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from softhsm_token import SoftHsmToken
 
 from sscard_issuer.cli.demo import sample_applicant
 from sscard_issuer.crypto import Algorithm
@@ -18,7 +19,6 @@ from sscard_issuer.sim.runtime import SimulatedCard
 from sscard_issuer.sim.vpcd import VpcdLink
 from sscard_issuer.transport.pcsc import wait_for_reader_state
 from sscard_issuer.transport.pcscd import Pcscd
-from softhsm_token import SoftHsmToken
 
 Attach = Callable[..., VpcdLink]
 SSCARD = [sys.executable, "-m", "sscard_issuer"]

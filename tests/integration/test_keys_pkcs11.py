@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pkcs11
 import pytest
 from pkcs11 import Attribute, ObjectClass
+from softhsm_token import SOFTHSM_LABEL, SOFTHSM_MODULE, SOFTHSM_SO_PIN, SOFTHSM_USER_PIN, SoftHsmToken
 
 from sscard_issuer.crypto import Algorithm, UnsupportedAlgorithm
 from sscard_issuer.keys import (
@@ -22,8 +23,6 @@ from sscard_issuer.keys import (
     provision_token,
 )
 from sscard_issuer.keys.dev import DevCardKey
-
-from softhsm_token import SOFTHSM_LABEL, SOFTHSM_MODULE, SOFTHSM_SO_PIN, SOFTHSM_USER_PIN, SoftHsmToken
 
 pytestmark = pytest.mark.integration
 
@@ -103,7 +102,7 @@ def test_sm4_goes_to_the_fallback(token: str, dev: DevKeyStore, p11: Pkcs11KeySt
     with Pkcs11KeyStore(MODULE, token, USER_PIN) as alone:
         assert not alone.has(KeyClass.RKSSSE, Algorithm.SM4)
         assert alone.algorithms() == {Algorithm.DES3}
-        with pytest.raises(UnsupportedAlgorithm, match="no SM4.*fallback"):
+        with pytest.raises(UnsupportedAlgorithm, match=r"no SM4.*fallback"):
             alone.card_key(KeyClass.RKSSSE, Algorithm.SM4, area_code=area, card_factor=factor)
         with pytest.raises(UnsupportedAlgorithm):
             alone.import_master(KeyClass.RKSSSE, Algorithm.SM4, bytes(16))

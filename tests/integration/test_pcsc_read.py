@@ -8,23 +8,20 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from softhsm_token import SoftHsmToken
 
 from sscard_issuer.apdu import select_by_name
-from sscard_issuer.card import Applicant
-from sscard_issuer.card import ssc
+from sscard_issuer.card import Applicant, ssc
 from sscard_issuer.card.reader import read_card
 from sscard_issuer.cli.demo import sample_applicant
 from sscard_issuer.crypto import Algorithm
 from sscard_issuer.keys import DevKeyStore, Pkcs11KeyStore
 from sscard_issuer.sim.make_card import make_card
 from sscard_issuer.sim.runtime import SimulatedCard
-from sscard_issuer.sim.vpcd import Faults
+from sscard_issuer.sim.vpcd import Faults, VpcdLink
 from sscard_issuer.transport.errors import CardMute, CardRemoved, NoCard, ReaderNotFound, TransportError
 from sscard_issuer.transport.pcsc import PcscTransport, list_readers, wait_for_reader_state
 from sscard_issuer.transport.pcscd import Pcscd
-
-from sscard_issuer.sim.vpcd import VpcdLink
-from softhsm_token import SoftHsmToken
 
 Attach = Callable[..., VpcdLink]
 
@@ -164,8 +161,10 @@ def test_3des_card_reads_with_keys_in_a_pkcs11_token(
 ) -> None:
     """The terminal's keys in SoftHSM2: derivation and cryptograms inside the token."""
     attach(card_for(applicant, Algorithm.DES3), READER_1)
-    with Pkcs11KeyStore(softhsm.module, softhsm.label, softhsm.user_pin) as token_keys:
-        with PcscTransport(READER_1) as transport:
-            reading = read_card(transport, token_keys)
+    with (
+        Pkcs11KeyStore(softhsm.module, softhsm.label, softhsm.user_pin) as token_keys,
+        PcscTransport(READER_1) as transport,
+    ):
+        reading = read_card(transport, token_keys)
     assert reading.genuine and reading.data is not None
     assert reading.data.name == applicant.name
