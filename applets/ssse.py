@@ -70,6 +70,7 @@ class SsseApplet(Applet):
         keys: dict[str, bytes],
         pin: str,
         pin_limit: int = 3,
+        locked: bool = False,
     ) -> dict[str, Any]:
         """The image section of a personalised SSSE: records by SFI and tag, keys by class."""
         salt = os.urandom(16)
@@ -81,7 +82,7 @@ class SsseApplet(Applet):
             "keys": {name: {"key": key.hex(), "tries": EXTERNAL_AUTH_LIMIT} for name, key in keys.items()},
             "pin": {"salt": salt.hex(), "hash": _pin_hash(salt, pin).hex(), "tries": pin_limit,
                     "limit": pin_limit},
-            "locked": False,
+            "locked": locked,
         }
 
     # -- volatile state ------------------------------------------------------------------------

@@ -40,6 +40,7 @@ def make_card_command(
     serial: Annotated[str | None, typer.Option(help="8-byte card serial, 16 hex digits; random if absent.")] = None,
     bank_pan: Annotated[str | None, typer.Option(help="Give the card a bank application with this PAN.")] = None,
     counterfeit: Annotated[bool, typer.Option(help="Make a card whose internal authentication key is wrong.")] = False,
+    locked: Annotated[bool, typer.Option(help="Make a card whose social security application is locked.")] = False,
 ) -> None:
     """Build an already personalised card image directly (no APDUs), keys from the dev key set."""
     with plain_errors():
@@ -59,7 +60,7 @@ def make_card_command(
         try:
             image = make_card(
                 who, algorithm=alg, serial=serial_bytes, bank_pan=bank_pan,
-                counterfeit=counterfeit, out=out,
+                counterfeit=counterfeit, locked=locked, out=out,
             )
         except ValueError as exc:
             if isinstance(exc, FieldError):

@@ -2,7 +2,8 @@
 
 The keys are the development key set's, diversified for this card exactly as a terminal will
 derive them: so a card made here reads as genuine with the same key store. ``counterfeit=True``
-gives the card an internal-authentication key of its own, the way a cloned card would look.
+gives the card an internal-authentication key of its own, the way a cloned card would look;
+``locked=True`` a social security application locked for good (SELECT answers 9303).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ def make_card(
     pin: str = INITIAL_PIN,
     pin_limit: int = 3,
     counterfeit: bool = False,
+    locked: bool = False,
     bank_pan: str | None = None,
     out: Path | None = None,
 ) -> CardImage:
@@ -58,6 +60,7 @@ def make_card(
             keys=card_keys,
             pin=pin,
             pin_limit=pin_limit,
+            locked=locked,
         ),
         PkiApplet.name: PkiApplet.empty_state(),
         BankApplet.name: (

@@ -106,3 +106,23 @@ def test_card_read_with_the_pkcs11_key_store(softhsm: SoftHsmToken, sim_card_pro
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["genuine"] is True
     assert softhsm.user_pin not in result.stdout + result.stderr
+
+
+def test_locked_card_removed_card_and_slow_card(attach: Attach) -> None:
+    from sscard_issuer.sim.vpcd import Faults
+
+    link = attach(SimulatedCard(make_card(sample_applicant(), locked=True)), READER_0)
+    locked = sscard("card", "read", "--reader", READER_0)
+    assert locked.returncode == 4 and "卡片社保应用已锁定" in locked.stderr and "9303" in locked.stderr
+    link.close()
+
+    attach(SimulatedCard(make_card(sample_applicant())), READER_0, Faults(remove_after=5))
+    removed = sscard("card", "read", "--reader", READER_0, lang="en")
+    assert removed.returncode == 5 and "the card was removed" in removed.stderr
+
+    attach(SimulatedCard(make_card(sample_applicant())), READER_1, Faults(delay=0.05))
+    slow = sscard("card", "read", "--reader", READER_1, "--json")
+    assert slow.returncode == 0, slow.stderr  # slow but within the limit: read whole
+    assert json.loads(slow.stdout)["genuine"] is True
+    too_slow = sscard("card", "read", "--reader", READER_1, "--transmit-timeout", "0.02", lang="en")
+    assert too_slow.returncode == 5 and "the card does not answer" in too_slow.stderr
