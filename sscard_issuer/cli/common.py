@@ -18,7 +18,8 @@ from rich.table import Table
 from sscard_issuer.card.reader import CardReading
 from sscard_issuer.cli.errors import EXIT_NOT_GENUINE, describe_failure
 from sscard_issuer.cli.messages import text
-from sscard_issuer.errors import SscardError
+from sscard_issuer.crypto import Algorithm
+from sscard_issuer.errors import FieldError, SscardError
 from sscard_issuer.keys import DevKeyStore, KeyStore, Pkcs11KeyStore
 
 T = TypeVar("T")
@@ -26,6 +27,14 @@ err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
 
 SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
+
+
+def card_algorithm(name: str) -> Algorithm:
+    """The --algorithm option: a social security card uses SM4 (third generation) or 3DES."""
+    try:
+        return {"SM4": Algorithm.SM4, "3DES": Algorithm.DES3}[name.upper()]
+    except KeyError:
+        raise FieldError("algorithm", "SM4 or 3DES", name) from None
 
 
 def open_key_store(keyset: Path | None, pkcs11_module: str | None, token_label: str | None) -> KeyStore:

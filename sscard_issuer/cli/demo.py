@@ -18,9 +18,7 @@ import typer
 
 from sscard_issuer.card import Applicant
 from sscard_issuer.card.reader import read_card
-from sscard_issuer.cli.common import err, plain_errors, show_reading
-from sscard_issuer.crypto import Algorithm
-from sscard_issuer.errors import FieldError
+from sscard_issuer.cli.common import card_algorithm, err, plain_errors, show_reading
 from sscard_issuer.keys import DevKeyStore
 from sscard_issuer.sim.make_card import make_card
 from sscard_issuer.sim.runtime import SimulatedCard
@@ -44,10 +42,7 @@ def demo(
 ) -> None:
     """Make a simulated card for the sample applicant and read it through PC/SC."""
     with plain_errors():
-        try:
-            alg = {"SM4": Algorithm.SM4, "3DES": Algorithm.DES3}[algorithm.upper()]
-        except KeyError:
-            raise FieldError("algorithm", "SM4 or 3DES", algorithm) from None
+        alg = card_algorithm(algorithm)
     folder = out or Path(tempfile.mkdtemp(prefix="sscard-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
     keys = DevKeyStore.default()

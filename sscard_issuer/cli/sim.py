@@ -11,8 +11,7 @@ from typing import Annotated
 import typer
 
 from sscard_issuer.card import Applicant
-from sscard_issuer.cli.common import err, plain_errors
-from sscard_issuer.crypto import Algorithm
+from sscard_issuer.cli.common import card_algorithm, err, plain_errors
 from sscard_issuer.errors import FieldError
 from sscard_issuer.sim.image import CardImage
 from sscard_issuer.sim.make_card import make_card
@@ -44,10 +43,7 @@ def make_card_command(
 ) -> None:
     """Build an already personalised card image directly (no APDUs), keys from the dev key set."""
     with plain_errors():
-        try:
-            alg = {"SM4": Algorithm.SM4, "3DES": Algorithm.DES3}[algorithm.upper()]
-        except KeyError:
-            raise FieldError("algorithm", "SM4 or 3DES", algorithm) from None
+        alg = card_algorithm(algorithm)
         serial_bytes = None
         if serial is not None:
             try:
