@@ -16,35 +16,39 @@ import secrets
 import sys
 from pathlib import Path
 
-from sscard_issuer.crypto import Algorithm
 from sscard_issuer.keys import KeyClass
-from sscard_issuer.keys.keyset_file import KeyId, build_keyset, random_master
+from sscard_issuer.keys.keyset_file import KeyId, build_keyset, parse_keyset, random_master
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parents[1] / "keys" / "dev" / "keyset.json"
-ALGORITHMS = (Algorithm.DES3, Algorithm.SM4)
 
 
-def generate() -> dict[KeyId, bytes]:
-    """Fresh random masters for every key class and card algorithm, version 1."""
-    return {
-        (key_class, alg, 1): random_master(alg, secrets.token_bytes(16))
-        for alg in ALGORITHMS
-        for key_class in KeyClass
-    }
+def generate(existing: dict[KeyId, bytes] | None = None) -> dict[KeyId, bytes]:
+    """Random masters, version 1, for every key class and each of its algorithms; keys already
+    in ``existing`` are kept."""
+    keys = dict(existing or {})
+    for key_class in KeyClass:
+        for alg in key_class.algorithms:
+            keys.setdefault((key_class, alg, 1), random_master(alg, secrets.token_bytes(16)))
+    return keys
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     parser.add_argument("--force", action="store_true", help="overwrite an existing key set")
+    parser.add_argument("--add-missing", action="store_true",
+                        help="keep the existing keys, add masters for new key classes only")
     args = parser.parse_args(argv)
     output: Path = args.output
-    if output.exists() and not args.force:
+    existing: dict[KeyId, bytes] = {}
+    if output.exists() and args.add_missing:
+        _warning, existing = parse_keyset(json.loads(output.read_text(encoding="utf-8")))
+    elif output.exists() and not args.force:
         print(f"{output} exists; pass --force to replace it (simulated cards will break)",
               file=sys.stderr)
         return 1
     output.parent.mkdir(parents=True, exist_ok=True)
-    document = build_keyset(generate())
+    document = build_keyset(generate(existing))
     output.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {len(document['keys'])} TEST ONLY master keys to {output}")
     return 0

@@ -9,7 +9,6 @@ import typer
 from rich.table import Table
 
 from sscard_issuer.cli.common import open_key_store, out, plain_errors
-from sscard_issuer.crypto import Algorithm
 from sscard_issuer.keys import KeyClass
 
 app = typer.Typer(help="Key store. 密钥库。", no_args_is_help=True)
@@ -26,8 +25,8 @@ def list_keys(
         store = open_key_store(keyset, pkcs11_module, token_label)
         table = Table("class", "algorithm", "version", "KCV", title=repr(store))
         with store:
-            for alg in (Algorithm.DES3, Algorithm.SM4):
-                for key_class in KeyClass:
+            for key_class in KeyClass:
+                for alg in key_class.algorithms:
                     if store.has(key_class, alg):
                         kcv = store.check_value(key_class, alg).hex().upper()
                         table.add_row(key_class.value, alg.value, "1", kcv)

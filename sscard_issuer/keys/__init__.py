@@ -9,11 +9,12 @@ See ``keys/README.md`` at the repository root.
 from sscard_issuer.keys.base import CardKey, KeyStore
 from sscard_issuer.keys.dev import DevKeyStore
 from sscard_issuer.keys.errors import KeyNotFound, KeyStoreError
-from sscard_issuer.keys.key_class import KeyClass
+from sscard_issuer.keys.key_class import SSSE_CARD_KEYS, KeyClass
 from sscard_issuer.keys.pkcs11_store import Pkcs11KeyStore
 from sscard_issuer.keys.provision import provision_token
 
 __all__ = [
+    "SSSE_CARD_KEYS",
     "CardKey",
     "DevKeyStore",
     "KeyClass",

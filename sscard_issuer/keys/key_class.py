@@ -6,6 +6,8 @@ here a key class only names which master a card key is derived from.
 
 import enum
 
+from sscard_issuer.crypto import Algorithm
+
 
 class KeyClass(enum.Enum):
     """A card key class; the value is the stable short name used in key files and token labels."""
@@ -19,3 +21,18 @@ class KeyClass(enum.Enum):
     STK_DF04 = "STK-DF04"
     PUK = "PUK"  # PIN unblock
     RPK = "RPK"  # PIN reload
+    TK = "TK"  # transport key of a blank card: authenticates the personaliser, wraps loaded keys
+    KMC = "KMC"  # GlobalPlatform issuer master key: the card's ISD keys are diversified from it
+
+    @property
+    def algorithms(self) -> tuple[Algorithm, ...]:
+        """The algorithms a master of this class exists for: SSC keys 3DES and SM4, GP keys 3DES
+        (SCP02) and AES (SCP03)."""
+        if self is KeyClass.KMC:
+            return (Algorithm.DES3, Algorithm.AES)
+        return (Algorithm.DES3, Algorithm.SM4)
+
+
+# The keys a personalised social security application holds (TK is retired by personalisation,
+# KMC belongs to the card manager).
+SSSE_CARD_KEYS = tuple(k for k in KeyClass if k not in (KeyClass.TK, KeyClass.KMC))

@@ -16,11 +16,11 @@ from sscard_issuer.apdu import Atr
 from sscard_issuer.card import Applicant, CardIdentificationCode
 from sscard_issuer.card.historical import SIMULATOR_VENDOR, SscHistoricalBytes
 from sscard_issuer.crypto import Algorithm
-from sscard_issuer.keys import DevKeyStore, KeyClass
+from sscard_issuer.keys import SSSE_CARD_KEYS, DevKeyStore, KeyClass
 from sscard_issuer.sim.image import CardImage
 
 # Every class of card key the SSSE holds (card.md section 4).
-SSSE_KEY_CLASSES = tuple(KeyClass)
+SSSE_KEY_CLASSES = SSSE_CARD_KEYS
 INITIAL_PIN = "123456"  # the usual initial PIN; a profile setting in personalisation
 
 

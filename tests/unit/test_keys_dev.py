@@ -24,7 +24,7 @@ from sscard_issuer.crypto import (
     sm4_cbc_mac,
     verify_mac,
 )
-from sscard_issuer.keys import CardKey, DevKeyStore, KeyClass, KeyNotFound, KeyStoreError
+from sscard_issuer.keys import SSSE_CARD_KEYS, CardKey, DevKeyStore, KeyClass, KeyNotFound, KeyStoreError
 from sscard_issuer.keys.dev import DEFAULT_KEYSET
 
 CARDS = [
@@ -66,9 +66,9 @@ def test_default_key_set_is_complete_and_marked(
     store: DevKeyStore, document: dict[str, Any]
 ) -> None:
     assert document["warning"].startswith("TEST KEYS ONLY - NEVER USE FOR REAL CARDS")
-    assert store.algorithms() == {Algorithm.DES3, Algorithm.SM4}
+    assert store.algorithms() == {Algorithm.DES3, Algorithm.SM4, Algorithm.AES}
     for key_class in KeyClass:
-        for alg in ALGS:
+        for alg in key_class.algorithms:
             assert store.has(key_class, alg)
             assert not store.has(key_class, alg, version=2)
             assert store.check_value(key_class, alg) == key_check_value(
@@ -125,7 +125,7 @@ def test_duplicates_and_missing_files(tmp_path: Path, document: dict[str, Any]) 
 def test_card_keys_match_crypto_derivation(
     store: DevKeyStore, document: dict[str, Any], alg: Algorithm, area: str, factor: bytes
 ) -> None:
-    for key_class in KeyClass:
+    for key_class in (*SSSE_CARD_KEYS, KeyClass.TK):
         exported = store.export_card_key_for_simulator(
             key_class, alg, area_code=area, card_factor=factor
         )
@@ -187,7 +187,7 @@ def test_no_key_bytes_in_repr_or_str(store: DevKeyStore, document: dict[str, Any
     texts = [repr(store), str(store)]
     secrets = [entry["key"].lower() for entry in document["keys"]]
     for alg in ALGS:
-        for key_class in KeyClass:
+        for key_class in SSSE_CARD_KEYS:
             for area, factor in CARDS:
                 key = store.card_key(key_class, alg, area_code=area, card_factor=factor)
                 texts += [repr(key), str(key), f"{key}"]

@@ -8,7 +8,7 @@ import pytest
 
 from sscard_issuer.apdu import Atr
 from sscard_issuer.crypto import Algorithm
-from sscard_issuer.keys import KeyClass
+from sscard_issuer.keys import SSSE_CARD_KEYS
 from sscard_issuer.sim.image import CardImage
 from sscard_issuer.sim.make_card import make_card
 from tests.unit.cards import SERIAL, applicant, card_id, keys, new_image
@@ -48,8 +48,8 @@ def test_the_card_holds_the_keys_a_terminal_derives(algorithm: Algorithm) -> Non
     image = new_image(None, algorithm=algorithm)
     atr = Atr.parse(image.atr)
     held = image.applets["ssse"]["keys"]
-    assert set(held) == {k.value for k in KeyClass}
-    for key_class in KeyClass:
+    assert set(held) == {k.value for k in SSSE_CARD_KEYS}
+    for key_class in SSSE_CARD_KEYS:
         derived = keys().export_card_key_for_simulator(
             key_class, algorithm, area_code="450100", card_factor=atr.card_factor
         )
