@@ -15,27 +15,24 @@ import os
 from typing import Any
 
 from sscard_issuer.apdu import CommandApdu, Tlv, encode_ber
-from sscard_issuer.card import ssc
+from sscard_issuer.card import cos, ssc
 from sscard_issuer.card.model import (
-    KEY_IRK,
-    KEY_RKSSSE,
-    KEY_RPK,
-    KEY_UPDATE_EF05_EF06,
     AccessCondition,
     DfSpec,
     RecordFileSpec,
     TransparentFileSpec,
 )
-from sscard_issuer.crypto import Algorithm, internal_auth_response, secure_messaging_mac, session_cryptogram
+from sscard_issuer.crypto import (
+    Algorithm,
+    ecb_decrypt,
+    internal_auth_response,
+    secure_messaging_mac,
+    session_cryptogram,
+)
+from sscard_issuer.keys import KeyClass
 from sscard_issuer.sim.runtime import Applet, fail
 
 ALGORITHM_BYTE = {Algorithm.DES3: 0x01, Algorithm.SM4: 0x03}
-KEY_IDS = {
-    "IRK": KEY_IRK.key_id,
-    "RKSSSE": KEY_RKSSSE.key_id,
-    "UK": KEY_UPDATE_EF05_EF06.key_id,
-    "RPK": KEY_RPK.key_id,
-}
 EXTERNAL_AUTH_LIMIT = 15  # tries per key before it blocks (a card OS setting)
 MAC_LENGTH = 4
 
@@ -79,11 +76,31 @@ class SsseApplet(Applet):
             "records": {str(sfi): {f"{tag:02X}": value.hex() for tag, value in recs.items()}
                         for sfi, recs in records.items()},
             "binary": {},
-            "keys": {name: {"key": key.hex(), "tries": EXTERNAL_AUTH_LIMIT} for name, key in keys.items()},
+            "keys": {name: {"key": key.hex(), "id": cos.DEFAULT_KEY_IDS[KeyClass(name)],
+                            "version": 1, "tries": EXTERNAL_AUTH_LIMIT} for name, key in keys.items()},
             "pin": {"salt": salt.hex(), "hash": _pin_hash(salt, pin).hex(), "tries": pin_limit,
                     "limit": pin_limit},
             "locked": locked,
+            "lifecycle": cos.LIFE_CYCLE_PERSONALISED,
         }
+
+    @staticmethod
+    def blank_state(*, algorithm: Algorithm, tk: bytes) -> dict[str, Any]:
+        """A blank SSSE as the card factory delivers it: no data, no PIN, only the transport key."""
+        return {
+            "algorithm": algorithm.value,
+            "records": {},
+            "binary": {},
+            "keys": {KeyClass.TK.value: {"key": tk.hex(), "id": cos.DEFAULT_KEY_IDS[KeyClass.TK],
+                                         "version": 1, "tries": EXTERNAL_AUTH_LIMIT}},
+            "pin": None,
+            "locked": False,
+            "lifecycle": cos.LIFE_CYCLE_BLANK,
+        }
+
+    @property
+    def blank(self) -> bool:
+        return bool(self.state.get("lifecycle", cos.LIFE_CYCLE_PERSONALISED) == cos.LIFE_CYCLE_BLANK)
 
     # -- volatile state ------------------------------------------------------------------------
 
@@ -91,8 +108,10 @@ class SsseApplet(Applet):
         self.current_df: DfSpec | None = None
         self.current_file: RecordFileSpec | TransparentFileSpec | None = None
         self.challenge: bytes | None = None
-        self.authenticated: set[int] = set()
+        self.authenticated: set[str] = set()  # key classes the terminal proved this session
         self.pin_verified = False
+        self.sm_key: str | None = None  # key class of the secure-messaging session, if one is open
+        self.sm_icv: bytes | None = None
 
     @property
     def algorithm(self) -> Algorithm:
@@ -109,8 +128,10 @@ class SsseApplet(Applet):
             self.current_file = None
             return Tlv(0x6F, Tlv(0x84, name).encode()).encode()
         self.reset()
+        life_cycle = self.state.get("lifecycle", cos.LIFE_CYCLE_PERSONALISED)
         proprietary = encode_ber([
             Tlv(0x88, b"\x1e"),
+            Tlv(cos.LIFE_CYCLE_TAG, bytes([life_cycle])),
             Tlv(0x9F0C, Tlv(0x86, bytes([ALGORITHM_BYTE[self.algorithm]])).encode()),
         ])
         return Tlv(0x6F, encode_ber([Tlv(0x84, name), Tlv(0xA5, proprietary)])).encode()
@@ -124,6 +145,8 @@ class SsseApplet(Applet):
             (CLA_PLAIN, 0xB0): self._read_binary,
             (CLA_PLAIN, 0xDC): self._update_record,
             (CLA_SM, 0xDC): self._update_record,
+            (cos.CLA_SM, cos.INS_WRITE_KEY): self._write_key,
+            (cos.CLA_SM, cos.INS_FINISH): self._finish,
             (CLA_PLAIN, 0x84): self._get_challenge,
             (CLA_PLAIN, 0x88): self._internal_authenticate,
             (CLA_PLAIN, 0x82): self._external_authenticate,
@@ -131,7 +154,7 @@ class SsseApplet(Applet):
             (CLA_PROPRIETARY, 0x5E): self._change_pin,
         }.get((command.cla, command.ins))
         if handler is None:
-            fail(0x6E00 if command.cla not in (CLA_PLAIN, CLA_SM, CLA_PROPRIETARY) else 0x6D00)
+            fail(0x6E00 if command.cla not in (CLA_PLAIN, CLA_SM, CLA_PROPRIETARY, cos.CLA_SM) else 0x6D00)
         return handler(command)
 
     def _select_file(self, command: CommandApdu) -> bytes:
@@ -172,9 +195,9 @@ class SsseApplet(Applet):
         if condition is AccessCondition.FREE:
             return True
         if condition is AccessCondition.RKSSSE:
-            return KEY_RKSSSE.key_id in self.authenticated
+            return KeyClass.RKSSSE.value in self.authenticated
         if condition is AccessCondition.UPDATE_KEY:
-            return KEY_UPDATE_EF05_EF06.key_id in self.authenticated
+            return KeyClass.UK.value in self.authenticated
         if condition is AccessCondition.PIN:
             return self.pin_verified
         return False
@@ -210,28 +233,88 @@ class SsseApplet(Applet):
             fail(0x6982)
         body = command.data
         if command.cla == CLA_SM:
-            body = self._check_mac(command)
+            body = self._check_mac(command, KeyClass.UK.value)
         if len(body) != 2 + spec.length or body[0] != tag or body[1] != spec.length:
             fail(0x6700)
         self.state["records"].setdefault(str(file.sfi), {})[f"{tag:02X}"] = body[2:].hex()
         self.changed()
         return b""
 
-    def _check_mac(self, command: CommandApdu) -> bytes:
-        """Strip and check the MAC of a CLA-04 command; the challenge is used once."""
-        challenge, self.challenge = self.challenge, None
-        if challenge is None or len(command.data) <= MAC_LENGTH:
+    def _check_mac(self, command: CommandApdu, key_class: str | None = None) -> bytes:
+        """Strip and check the MAC of a secure-messaging command (card.cos: chained ICV).
+
+        A wrong MAC closes the session: the terminal must authenticate again.
+        """
+        if self.sm_key is None or self.sm_icv is None or (key_class and self.sm_key != key_class):
+            fail(0x6982)
+        if len(command.data) < MAC_LENGTH:
             fail(0x6988)
         body, mac = command.data[:-MAC_LENGTH], command.data[-MAC_LENGTH:]
         covered = command.header + bytes([len(command.data)]) + body
-        expected = secure_messaging_mac(self.algorithm, self._key("UK"), covered, iv=self._iv(challenge))
-        if not hmac.compare_digest(expected[:MAC_LENGTH], mac):
+        full = secure_messaging_mac(self.algorithm, self._key(self.sm_key), covered, iv=self.sm_icv)
+        if not hmac.compare_digest(full[:MAC_LENGTH], mac):
+            self.sm_key = self.sm_icv = None
+            self.authenticated.clear()
             fail(0x6988)
+        self.sm_icv = full
         return body
 
     def _iv(self, challenge: bytes) -> bytes:
         size = self.algorithm.block_size
         return (challenge + bytes(size))[:size]
+
+    # -- personalisation of a blank card (card.cos) ---------------------------------------------
+
+    def _blank_session(self, command: CommandApdu) -> bytes:
+        """The checks every personalisation command shares: blank card, TK session, good MAC."""
+        if not self.blank:
+            fail(0x6985)
+        return self._check_mac(command, KeyClass.TK.value)
+
+    def _unwrap_under_tk(self, encrypted: bytes) -> bytes:
+        if len(encrypted) % self.algorithm.block_size:
+            fail(0x6700)
+        return ecb_decrypt(self.algorithm, self._key(KeyClass.TK.value), encrypted)
+
+    def _write_key(self, command: CommandApdu) -> bytes:
+        body = self._blank_session(command)
+        if command.p1 == cos.P1_SET_PIN:
+            return self._set_pin(command.p2, body)
+        if command.p1 != cos.P1_WRITE_KEY or len(body) != 2 + 16:
+            fail(0x6A86 if command.p1 != cos.P1_WRITE_KEY else 0x6700)
+        key_class = cos.KEY_CLASS_BY_CODE.get(body[0])
+        if key_class is None:
+            fail(0x6A80)
+        key = self._unwrap_under_tk(body[2:])
+        self.state["keys"][key_class.value] = {
+            "key": key.hex(), "id": command.p2, "version": body[1], "tries": EXTERNAL_AUTH_LIMIT,
+        }
+        self.changed()
+        return b""
+
+    def _set_pin(self, retry_limit: int, body: bytes) -> bytes:
+        if not 1 <= retry_limit <= 15:
+            fail(0x6A86)
+        try:
+            digits = cos.decode_pin_block(self._unwrap_under_tk(body))
+        except ValueError:
+            fail(0x6A80)
+        salt = self.card.random(16)
+        self.state["pin"] = {"salt": salt.hex(), "hash": _pin_hash(salt, digits).hex(),
+                             "tries": retry_limit, "limit": retry_limit}
+        self.changed()
+        return b""
+
+    def _finish(self, command: CommandApdu) -> bytes:
+        """The card becomes operational: every key and the PIN must be there; TK is erased."""
+        self._blank_session(command)
+        if self.state.get("pin") is None or len(self.state["keys"]) < 2:
+            fail(0x6985)
+        del self.state["keys"][KeyClass.TK.value]
+        self.state["lifecycle"] = cos.LIFE_CYCLE_PERSONALISED
+        self.changed()
+        self.reset()
+        return b""
 
     def _get_challenge(self, command: CommandApdu) -> bytes:
         length = command.le or 8
@@ -247,15 +330,18 @@ class SsseApplet(Applet):
         return bytes.fromhex(entry["key"])
 
     def _class_for(self, key_id: int) -> str:
-        for name, known in KEY_IDS.items():
-            if known == key_id and name in self.state["keys"]:
-                return name
+        """The key class installed under ``key_id`` (ids are the profile's, kept with each key)."""
+        for name, entry in self.state["keys"].items():
+            if entry.get("id") == key_id:
+                if (name == KeyClass.TK.value) != self.blank:
+                    fail(0x6985)  # TK serves a blank card only; the others an operational one
+                return str(name)
         fail(0x6A88)
 
     def _internal_authenticate(self, command: CommandApdu) -> bytes:
         if len(command.data) != 16:
             fail(0x6700)
-        if command.p2 != KEY_IRK.key_id:
+        if self._class_for(command.p2) != KeyClass.IRK.value:
             fail(0x6A88)
         process_factor, challenge = command.data[:8], command.data[8:]
         return internal_auth_response(self.algorithm, self._key("IRK"), process_factor, challenge)
@@ -278,7 +364,8 @@ class SsseApplet(Applet):
         if entry["tries"] != EXTERNAL_AUTH_LIMIT:
             entry["tries"] = EXTERNAL_AUTH_LIMIT
             self.changed()
-        self.authenticated.add(command.p2)
+        self.authenticated.add(key_class)
+        self.sm_key, self.sm_icv = key_class, cos.sm_icv(challenge, self.algorithm.block_size)
         return b""
 
     def _pin_matches(self, data: bytes) -> bool:

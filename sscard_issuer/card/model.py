@@ -21,9 +21,11 @@ __all__ = [
     "ALG_SM4",
     "ALG_SSF33",
     "KEY_IRK",
+    "KEY_PUK",
     "KEY_REFS",
     "KEY_RKSSSE",
     "KEY_RPK",
+    "KEY_TK",
     "KEY_UPDATE_EF05_EF06",
     "AccessCondition",
     "ApplicationSpec",
@@ -78,7 +80,10 @@ KEY_UPDATE_EF05_EF06 = KeyRef("UK-EF05-EF06", 0x04, "external authentication bef
                               "EF05/EF06 (MAC-protected UPDATE RECORD)")
 KEY_RPK = KeyRef("RPK", 0x06, "external authentication before a PIN reload")
 KEY_IRK = KeyRef("IRK", 0x00, "internal authentication: is the card genuine")  # 0x00 (inferred)
-KEY_REFS: tuple[KeyRef, ...] = (KEY_IRK, KEY_UPDATE_EF05_EF06, KEY_RPK, KEY_RKSSSE)
+# Not seen in public traces: our choices, kept as data (a profile names its own key ids).
+KEY_TK = KeyRef("TK", 0x01, "external authentication of the personaliser on a blank card")  # (inferred)
+KEY_PUK = KeyRef("PUK", 0x07, "PIN unblock")  # (inferred)
+KEY_REFS: tuple[KeyRef, ...] = (KEY_IRK, KEY_TK, KEY_UPDATE_EF05_EF06, KEY_RPK, KEY_PUK, KEY_RKSSSE)
 
 
 def _check_byte_range(what: str, value: int, low: int, high: int) -> None:

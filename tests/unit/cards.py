@@ -14,6 +14,7 @@ from typing import Any
 
 from sscard_issuer.apdu import Atr, CommandApdu, ResponseApdu
 from sscard_issuer.card import Applicant, CardIdentificationCode, ssc
+from sscard_issuer.card.cos import SecureMessaging
 from sscard_issuer.crypto import Algorithm
 from sscard_issuer.keys import CardKey, DevKeyStore, KeyClass
 from sscard_issuer.sim.image import CardImage
@@ -89,6 +90,7 @@ class Terminal:
     card: SimulatedCard
     transport: InProcessTransport
     trace: ApduTrace
+    sm: SecureMessaging | None = None
 
     @classmethod
     def open(cls, card: SimulatedCard) -> Terminal:
@@ -98,6 +100,10 @@ class Terminal:
     @property
     def image(self) -> CardImage:
         return self.card.image
+
+    @property
+    def algorithm(self) -> Algorithm:
+        return Algorithm(self.image.applets["ssse"]["algorithm"])
 
     def send(self, cla: int, ins: int, p1: int, p2: int, data: bytes = b"",
              le: int | None = None, *, sensitive: bool = False) -> ResponseApdu:
@@ -123,7 +129,17 @@ class Terminal:
         challenge = self.challenge()
         if cryptogram is None:
             cryptogram = self.cryptogram(key_class, challenge)
-        return self.send(0x00, 0x82, 0x00, key_id, cryptogram + bytes(8))
+        response = self.send(0x00, 0x82, 0x00, key_id, cryptogram + bytes(8))
+        if response.sw == 0x9000:
+            self.sm = self.session(key_class, challenge)
+        return response
+
+    def session(self, key_class: KeyClass, challenge: bytes) -> SecureMessaging:
+        """The terminal side of the secure-messaging session a successful authentication opens."""
+        def mac(data: bytes, icv: bytes) -> bytes:
+            with card_key(self.image, key_class) as key:
+                return key.mac(data, iv=icv)
+        return SecureMessaging(mac, challenge, self.algorithm.block_size)
 
     def auth_read(self) -> None:
         assert self.external_auth(KeyClass.RKSSSE, KEY_ID_RKSSSE).sw == 0x9000
@@ -134,18 +150,12 @@ class Terminal:
     def update(self, sfi: int, tag: int, value: bytes) -> ResponseApdu:
         return self.send(0x00, 0xDC, tag, sfi << 3, bytes((tag, len(value))) + value)
 
-    def mac_update_command(self, sfi: int, tag: int, value: bytes, *,
-                           challenge: bytes | None = None) -> CommandApdu:
-        """``04 DC``: the record, then 4 MAC bytes over header || Lc || record, IV = challenge."""
-        if challenge is None:
-            challenge = self.challenge()
+    def mac_update_command(self, sfi: int, tag: int, value: bytes) -> CommandApdu:
+        """``04 DC``: the record, then the session's 4-byte MAC (card.cos chaining). Without an
+        open session, a MAC under UK from a fresh challenge: well formed, yet not entitled."""
+        sm = self.sm or self.session(KeyClass.UK, self.challenge())
         body = bytes((tag, len(value))) + value
-        header = bytes((0x04, 0xDC, tag, sfi << 3))
-        with card_key(self.image, KeyClass.UK) as key:
-            size = key.algorithm.block_size
-            iv = (challenge + bytes(size))[:size]
-            mac = key.mac(header + bytes([len(body) + 4]) + body, iv=iv)[:4]
-        return CommandApdu(0x04, 0xDC, tag, sfi << 3, body + mac)
+        return sm.wrap(CommandApdu(0x04, 0xDC, tag, sfi << 3, body))
 
     def verify_pin(self, pin: str) -> ResponseApdu:
         return self.send(0x00, 0x20, 0x00, 0x00, bcd(pin), sensitive=True)

@@ -210,9 +210,9 @@ def test_a_mac_update_replayed_is_refused(terminal: Terminal) -> None:
     command = terminal.mac_update_command(6, 0x0A, b"2")
     assert terminal.transport.send(command).sw == 0x9000
     assert terminal.update(6, 0x0A, b"1").sw == 0x9000
-    assert terminal.transport.send(command).sw == 0x6988  # its challenge was used up
+    assert terminal.transport.send(command).sw == 0x6988  # the session's ICV has moved on
     terminal.challenge()
-    assert terminal.transport.send(command).sw == 0x6988  # the old challenge's MAC
+    assert terminal.transport.send(command).sw == 0x6982  # a wrong MAC closed the session
     assert stored(reload(terminal.image).image, 6, 0x0A) == b"1"
 
 

@@ -160,7 +160,7 @@ def test_record_numbers_follow_the_order() -> None:
 
 def test_key_references() -> None:
     assert {k.name: k.key_id for k in KEY_REFS} == {
-        "RKSSSE": 0x0A, "UK-EF05-EF06": 0x04, "RPK": 0x06, "IRK": 0x00,
+        "RKSSSE": 0x0A, "UK-EF05-EF06": 0x04, "RPK": 0x06, "IRK": 0x00, "TK": 0x01, "PUK": 0x07,
     }
     assert KEY_RKSSSE.key_id == 0x0A and KEY_UPDATE_EF05_EF06.key_id == 0x04
     assert KEY_RPK.key_id == 0x06 and KEY_IRK.key_id == 0x00

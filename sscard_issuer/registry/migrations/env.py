@@ -1,0 +1,12 @@
+"""Alembic environment: runs on the connection the registry hands over (no ini file needed)."""
+
+from alembic import context
+
+from sscard_issuer.registry.models import Base
+
+connection = context.config.attributes.get("connection")
+if connection is None:
+    raise RuntimeError("run migrations through sscard_issuer.registry.Registry")
+context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+with context.begin_transaction():
+    context.run_migrations()
