@@ -56,6 +56,7 @@ __all__ = [
     "EF08",
     "FINGERPRINT_SIZE",
     "PHOTO_SIZE",
+    "PHOTO_WRITABLE",
     "PKI",
     "PKI_ADF_AID",
     "PKI_AID",
@@ -88,6 +89,9 @@ DEFAULT_INIT_ORG = bytes(12)  # (inferred)
 # The photo: 358 x 441 JPEG, regional budgets 9-50 KB (card.md §7); the file is sized for the
 # largest common budget, 50 KiB. Above 0x7FFF bytes READ BINARY needs the odd-INS (B1) form.
 PHOTO_SIZE = 51200  # (inferred)
+# What plain UPDATE BINARY reaches (15-bit offsets) with 255-byte chunks: larger photos would
+# need the odd-INS forms, which the personaliser does not use yet.
+PHOTO_WRITABLE = 0x7FFF
 # Two finger minutiae templates of up to 512 bytes each.
 FINGERPRINT_SIZE = 1024  # (inferred)
 

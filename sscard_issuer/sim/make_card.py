@@ -15,6 +15,7 @@ from applets import BankApplet, PkiApplet, SsseApplet
 from sscard_issuer.apdu import Atr
 from sscard_issuer.card import Applicant, CardIdentificationCode
 from sscard_issuer.card.historical import SIMULATOR_VENDOR, SscHistoricalBytes
+from sscard_issuer.card.identifiers import AreaCode
 from sscard_issuer.crypto import Algorithm
 from sscard_issuer.keys import SSSE_CARD_KEYS, DevKeyStore, KeyClass
 from sscard_issuer.sim.image import CardImage
@@ -68,6 +69,39 @@ def make_card(
             if bank_pan
             else {}
         ),
+    }
+    image = CardImage(atr.raw, applets)
+    if out is not None:
+        image.save(Path(out))
+    return image
+
+
+DEFAULT_BLANK_AREA = "450100"  # the seed page's city (Nanning): blank stock is ordered per city
+
+
+def make_blank_card(
+    *,
+    algorithm: Algorithm = Algorithm.SM4,
+    area_code: str = DEFAULT_BLANK_AREA,
+    keys: DevKeyStore | None = None,
+    serial: bytes | None = None,
+    vendor: bytes = SIMULATOR_VENDOR,
+    out: Path | None = None,
+) -> CardImage:
+    """A blank card as the factory delivers it to a city: its applications present but empty,
+    each holding only the card's transport key TK (diversified for this card, like any card key).
+    """
+    if algorithm not in (Algorithm.DES3, Algorithm.SM4):
+        raise ValueError(f"a social security card uses 3DES or SM4, not {algorithm.value}")
+    keys = keys or DevKeyStore.default()
+    serial = serial if serial is not None else os.urandom(8)
+    area = AreaCode(area_code)
+    atr = Atr.for_t0(SscHistoricalBytes(vendor, area, serial).encode())
+    tk = keys.export_card_key_for_simulator(KeyClass.TK, algorithm, area_code=str(area), card_factor=atr.card_factor)
+    applets = {
+        SsseApplet.name: SsseApplet.blank_state(algorithm=algorithm, tk=tk),
+        PkiApplet.name: PkiApplet.empty_state(),
+        BankApplet.name: {},
     }
     image = CardImage(atr.raw, applets)
     if out is not None:

@@ -18,6 +18,7 @@ from typing import Any, ClassVar, NoReturn
 
 from sscard_issuer.apdu import ApduFormatError, CardError, CommandApdu, error_for
 from sscard_issuer.sim.image import CardImage
+from sscard_issuer.transport.errors import CardRemoved
 
 SW_OK = 0x9000
 INS_SELECT = 0xA4
@@ -34,8 +35,11 @@ def fail(sw: int) -> NoReturn:
     raise error_for(sw)
 
 
-class PowerCut(Exception):
-    """Raised out of :meth:`SimulatedCard.transmit` when a planned power cut happens."""
+class PowerCut(CardRemoved):
+    """Raised out of :meth:`SimulatedCard.transmit` when a planned power cut happens.
+
+    To a terminal, a card that lost power mid-command is a card that left the reader.
+    """
 
 
 @dataclass(frozen=True)

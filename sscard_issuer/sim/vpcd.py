@@ -15,6 +15,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from sscard_issuer.sim.runtime import PowerCut
 from sscard_issuer.sim.vpcd_protocol import ApduEvent, Control, ControlEvent, VpcdDecoder, frame
 from sscard_issuer.transport.inprocess import VirtualCard
 
@@ -185,7 +186,10 @@ class VpcdLink:
             return True
         if faults.delay:
             time.sleep(faults.delay)
-        answer = self.card.transmit(apdu)
+        try:
+            answer = self.card.transmit(apdu)
+        except PowerCut:
+            return False  # the card loses power mid-command: it leaves the reader, then comes back
         sock.sendall(frame(answer))
         self.apdu_count += 1
         if faults.remove_after is not None and self.apdu_count >= faults.remove_after:
