@@ -6,9 +6,10 @@ its OS in the same shape.
 """
 
 from applets.bank import BankApplet
+from applets.gp import GpApplet
 from applets.pki import PkiApplet
 from applets.ssse import SsseApplet
 
-ALL = (SsseApplet, PkiApplet, BankApplet)
+ALL = (SsseApplet, PkiApplet, BankApplet, GpApplet)
 
-__all__ = ["ALL", "BankApplet", "PkiApplet", "SsseApplet"]
+__all__ = ["ALL", "BankApplet", "GpApplet", "PkiApplet", "SsseApplet"]

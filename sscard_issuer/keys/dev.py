@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sscard_issuer.crypto import (
     Algorithm,
@@ -25,6 +26,9 @@ from sscard_issuer.keys.base import CardKey, KeyStore, check_key_id, key_label
 from sscard_issuer.keys.errors import KeyNotFound, KeyStoreError
 from sscard_issuer.keys.key_class import KeyClass
 from sscard_issuer.keys.keyset_file import WARNING_MARKER, KeyId, parse_keyset
+
+if TYPE_CHECKING:
+    from sscard_issuer.channel import StaticKeys
 
 KEYSET_ENV = "SSCARD_KEYSET"
 DEFAULT_KEYSET = Path(__file__).resolve().parents[2] / "keys" / "dev" / "keyset.json"
@@ -160,6 +164,34 @@ class DevKeyStore(KeyStore):
                 "refusing to export card keys"
             )
         return self._derive(key_class, alg, area_code, card_factor, version)
+
+    # -- GlobalPlatform (added for issue 3; TEST ONLY, see the docstring) ----------------------
+
+    def gp_static_keys(self, alg: Algorithm, template: str, diversification_data: bytes) -> StaticKeys:
+        """TEST ONLY: a card's GlobalPlatform static keys (ENC, MAC, DEK), diversified from the KMC.
+
+        ``alg`` is 3DES (SCP02) or AES (SCP03); ``template`` one of ``none``, ``emv``, ``visa2``,
+        ``kdf3`` (GlobalPlatformPro's names); ``diversification_data`` the 10 bytes the card
+        answers in INITIALIZE UPDATE. The key bytes leave the store, because this version's secure
+        channel computes in-process; a PKCS#11 token would derive the card keys and the session
+        keys itself and hand out only MACs and cryptograms, so no such method exists on
+        :class:`~sscard_issuer.keys.Pkcs11KeyStore` (a known gap). Refused unless the key set is
+        marked TEST KEYS ONLY, like :meth:`export_card_key_for_simulator`.
+        """
+        # The channel (protocol layer) owns StaticKeys and the templates; imported here only, so
+        # the key store does not depend on it for anything else.
+        from sscard_issuer.channel import ChannelUsageError, DiversificationTemplate, diversify
+
+        if not self._is_test_keyset:
+            raise KeyStoreError(
+                f"key set {self._path.name} is not marked {WARNING_MARKER!r}: "
+                "refusing to export GlobalPlatform card keys"
+            )
+        master = self._master(KeyClass.KMC, alg, 1)
+        try:
+            return diversify(DiversificationTemplate.parse(template), master, diversification_data, algorithm=alg)
+        except ChannelUsageError as exc:
+            raise KeyStoreError(f"GlobalPlatform keys: {exc}") from None
 
     def _iter_masters(self) -> list[tuple[KeyId, bytes]]:
         """For :func:`~sscard_issuer.keys.pkcs11_store.provision_token` only (same package)."""
