@@ -1,4 +1,4 @@
-"""Cryptographic primitives of the social security card: block ciphers, MACs, diversification.
+"""Cryptographic primitives of the social security card: block ciphers, MACs, diversification, SM2.
 
 Pure functions over bytes, no I/O. Algorithms are :class:`Algorithm` members, never strings;
 keys are checked on every call and never appear in an error message; MAC checks raise.
@@ -26,11 +26,26 @@ from sscard_issuer.crypto.mac import (
     verify_mac,
 )
 from sscard_issuer.crypto.padding import pad, unpad_method2
+from sscard_issuer.crypto.sm2 import (
+    DEFAULT_UID,
+    SM2_CURVE_OID,
+    SM2_WITH_SM3_OID,
+    InvalidSignature,
+    Sm2PrivateKey,
+    Sm2PublicKey,
+    sm3,
+)
 
 __all__ = [
+    "DEFAULT_UID",
+    "SM2_CURVE_OID",
+    "SM2_WITH_SM3_OID",
     "Algorithm",
     "CryptoError",
     "InvalidMac",
+    "InvalidSignature",
+    "Sm2PrivateKey",
+    "Sm2PublicKey",
     "UnsupportedAlgorithm",
     "adjust_odd_parity",
     "aes_cmac",
@@ -50,6 +65,7 @@ __all__ = [
     "pad",
     "secure_messaging_mac",
     "session_cryptogram",
+    "sm3",
     "sm4_cbc_mac",
     "unpad_method2",
     "verify_mac",
