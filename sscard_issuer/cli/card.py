@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from sscard_issuer.card.reader import PinError, read_card
+from sscard_issuer.cli import pin
 from sscard_issuer.cli.common import err, open_key_store, out, plain_errors, show_reading
 from sscard_issuer.sim.image import CardImage
 from sscard_issuer.sim.runtime import SimulatedCard
@@ -77,3 +78,6 @@ def readers() -> None:
         out.print(name, markup=False)
     if not names:
         err.print("no readers / 没有读卡器")
+
+
+app.add_typer(pin.app, name="pin")

@@ -29,6 +29,9 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "keys": ("密钥库错误", "key store error"),
     "image": ("卡片镜像文件有误", "card image problem"),
     "error": ("操作失败", "operation failed"),
+    "spoiled": ("卡片制作失败，请放入废卡盒", "the card is spoiled; put it in the reject box"),
+    "interrupted": ("制卡中断，请放回卡片后重新执行以继续", "personalisation interrupted; put the card back and run again to resume"),
+    "perso": ("无法制卡", "cannot personalise"),
     # labels of card data
     "area_code": ("发卡地区", "issuing area"),
     "ssn": ("社会保障号码", "social security number"),
@@ -48,6 +51,16 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "male": ("男", "male"),
     "female": ("女", "female"),
     "card_title": ("社会保障卡", "Social security card"),
+    # PIN services (sscard card pin ...)
+    "pin_prompt": ("请输入密码", "PIN"),
+    "pin_prompt_old": ("请输入原密码", "current PIN"),
+    "pin_prompt_new": ("请输入新密码", "new PIN"),
+    "pin_prompt_again": ("请再次输入新密码", "new PIN again"),
+    "pin_verified": ("密码正确", "PIN verified"),
+    "pin_changed": ("密码已修改", "PIN changed"),
+    "pin_reset": ("密码已重置", "PIN reset"),
+    "pin_unblocked": ("密码已解锁", "PIN unblocked"),
+    "pin_tries": ("还可尝试 {tries} 次", "{tries} tries left"),
 }
 
 
