@@ -9,11 +9,12 @@ authentication state, the PIN and its retry counter, and the key checks. Inferre
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 from typing import Any
 
+from applets.ssse_pin import PinCommands
+from applets.ssse_pin import pin_hash as _pin_hash
 from sscard_issuer.apdu import CommandApdu, Tlv, encode_ber
 from sscard_issuer.card import cos, ssc
 from sscard_issuer.card.model import (
@@ -22,6 +23,7 @@ from sscard_issuer.card.model import (
     RecordFileSpec,
     TransparentFileSpec,
 )
+from sscard_issuer.card.pin import INS_PIN_SECURE
 from sscard_issuer.crypto import (
     Algorithm,
     ecb_decrypt,
@@ -41,19 +43,7 @@ CLA_SM = 0x04
 CLA_PROPRIETARY = 0x80
 
 
-def pin_digits_from_bcd(data: bytes) -> str:
-    """'123456' from 12 34 56, '12345' from 12 34 5F; ValueError for anything that is not BCD."""
-    digits = data.hex().upper().rstrip("F")
-    if not digits.isdigit():
-        raise ValueError("PIN is not BCD")
-    return digits
-
-
-def _pin_hash(salt: bytes, digits: str) -> bytes:
-    return hmac.new(salt, digits.encode("ascii"), hashlib.sha256).digest()
-
-
-class SsseApplet(Applet):
+class SsseApplet(PinCommands, Applet):
     name = "ssse"
     aids = (ssc.SSSE_AID,)
 
@@ -145,6 +135,7 @@ class SsseApplet(Applet):
             (CLA_PLAIN, 0xB0): self._read_binary,
             (CLA_PLAIN, 0xDC): self._update_record,
             (CLA_SM, 0xDC): self._update_record,
+            (CLA_SM, 0xD6): self._update_binary,
             (cos.CLA_SM, cos.INS_WRITE_KEY): self._write_key,
             (cos.CLA_SM, cos.INS_FINISH): self._finish,
             (CLA_PLAIN, 0x84): self._get_challenge,
@@ -152,6 +143,7 @@ class SsseApplet(Applet):
             (CLA_PLAIN, 0x82): self._external_authenticate,
             (CLA_PLAIN, 0x20): self._verify_pin,
             (CLA_PROPRIETARY, 0x5E): self._change_pin,
+            (cos.CLA_SM, INS_PIN_SECURE): self._pin_secure,  # RELOAD PIN, UNBLOCK (applets.ssse_pin)
         }.get((command.cla, command.ins))
         if handler is None:
             fail(0x6E00 if command.cla not in (CLA_PLAIN, CLA_SM, CLA_PROPRIETARY, cos.CLA_SM) else 0x6D00)
@@ -224,6 +216,25 @@ class SsseApplet(Applet):
         if offset > len(content):
             fail(0x6B00)
         return content[offset : offset + (command.le or 256)]
+
+    def _update_binary(self, command: CommandApdu) -> bytes:
+        """``04 D6``: MAC-protected UPDATE BINARY of the current transparent file (15-bit offset)."""
+        file = self.current_file
+        if not isinstance(file, TransparentFileSpec):
+            fail(0x6986 if file is None else 0x6981)
+        if not self._allowed(file.update):
+            fail(0x6982)
+        body = self._check_mac(command, KeyClass.UK.value)
+        offset = (command.p1 << 8) | command.p2
+        if command.p1 & 0x80 or offset + len(body) > file.size:
+            fail(0x6B00)
+        content = bytearray(bytes.fromhex(self.state["binary"].get(file.name, "")))
+        if len(content) < offset:
+            content.extend(bytes(offset - len(content)))
+        content[offset : offset + len(body)] = body
+        self.state["binary"][file.name] = content.hex()
+        self.changed()
+        return b""
 
     def _update_record(self, command: CommandApdu) -> bytes:
         file = self._record_file(command.p2)
@@ -333,8 +344,6 @@ class SsseApplet(Applet):
         """The key class installed under ``key_id`` (ids are the profile's, kept with each key)."""
         for name, entry in self.state["keys"].items():
             if entry.get("id") == key_id:
-                if (name == KeyClass.TK.value) != self.blank:
-                    fail(0x6985)  # TK serves a blank card only; the others an operational one
                 return str(name)
         fail(0x6A88)
 
@@ -366,51 +375,4 @@ class SsseApplet(Applet):
             self.changed()
         self.authenticated.add(key_class)
         self.sm_key, self.sm_icv = key_class, cos.sm_icv(challenge, self.algorithm.block_size)
-        return b""
-
-    def _pin_matches(self, data: bytes) -> bool:
-        """Check a PIN against the stored hash, counting the try; raises on a locked PIN."""
-        pin = self.state["pin"]
-        if pin["tries"] <= 0:
-            fail(0x6983)
-        try:
-            digits = pin_digits_from_bcd(data)
-        except ValueError:
-            fail(0x6A80)
-        if not 4 <= len(digits) <= 16:
-            fail(0x6700)
-        if hmac.compare_digest(_pin_hash(bytes.fromhex(pin["salt"]), digits), bytes.fromhex(pin["hash"])):
-            if pin["tries"] != pin["limit"]:
-                pin["tries"] = pin["limit"]
-                self.changed()
-            return True
-        pin["tries"] -= 1
-        self.changed()
-        self.pin_verified = False
-        fail(0x63C0 | min(pin["tries"], 0x0F))
-
-    def _verify_pin(self, command: CommandApdu) -> bytes:
-        if command.p1 != 0x00 or command.p2 != 0x00:
-            fail(0x6A86)
-        self.pin_verified = self._pin_matches(command.data)
-        return b""
-
-    def _change_pin(self, command: CommandApdu) -> bytes:
-        if command.p1 != 0x01 or command.p2 != 0x00:
-            fail(0x6A86)
-        old, separator, new = command.data.partition(b"\xff")
-        if not separator or not new:
-            fail(0x6A80)
-        try:
-            new_digits = pin_digits_from_bcd(new)
-        except ValueError:
-            fail(0x6A80)
-        if not 4 <= len(new_digits) <= 16:
-            fail(0x6A80)
-        self._pin_matches(old)
-        pin = self.state["pin"]
-        salt = os.urandom(16)
-        pin.update(salt=salt.hex(), hash=_pin_hash(salt, new_digits).hex(), tries=pin["limit"])
-        self.changed()
-        self.pin_verified = True
         return b""

@@ -35,7 +35,7 @@ from sscard_issuer.apdu import (
     read_record,
     select_by_name,
 )
-from sscard_issuer.card import ssc
+from sscard_issuer.card import cos, ssc
 from sscard_issuer.card.basic import BasicData
 from sscard_issuer.card.codecs import DecodeError
 from sscard_issuer.card.identifiers import CardIdentificationCode
@@ -110,17 +110,26 @@ class SsseSession:
     """The terminal side of one SSSE session on one card."""
 
     def __init__(
-        self, transport: Transport, keys: KeyStore, *, random: Callable[[int], bytes] = os.urandom
+        self,
+        transport: Transport,
+        keys: KeyStore,
+        *,
+        random: Callable[[int], bytes] = os.urandom,
+        area_code: str | None = None,
     ) -> None:
+        """``area_code`` names the city level of key derivation for a card that cannot tell it
+        yet (a blank card); otherwise the card identification code read by identify() does."""
         self.transport = transport
         self.keys = keys
         self.random = random
         self.atr = Atr.parse(transport.atr)
         self.algorithm: Algorithm | None = None
         self.card_id: CardIdentificationCode | None = None
+        self.session_key: CardKey | None = None
+        self.area_code = area_code
 
     def select(self) -> Algorithm:
-        fci = self.transport.send_checked(select_by_name(ssc.SSSE_AID)).data
+        fci = self.transport.send_checked(select_by_name(ssc.SSSE_AID, le=256)).data
         try:
             tag86 = find_path(fci, 0x6F, 0xA5, 0x9F0C, 0x86) if fci else None
         except TlvError as exc:
@@ -145,11 +154,10 @@ class SsseSession:
         return self.card_id
 
     def _card_key(self, key_class: KeyClass) -> CardKey:
-        if self.algorithm is None or self.card_id is None:
+        area = self.area_code or (str(self.card_id.area_code) if self.card_id else None)
+        if self.algorithm is None or area is None:
             raise RuntimeError("select() and identify() come before any key is used")
-        return self.keys.card_key(
-            key_class, self.algorithm, area_code=str(self.card_id.area_code), card_factor=self.atr.card_factor
-        )
+        return self.keys.card_key(key_class, self.algorithm, area_code=area, card_factor=self.atr.card_factor)
 
     def is_genuine(self, key: KeyRef = KEY_IRK) -> bool:
         """INTERNAL AUTHENTICATE with a fresh challenge; False on a wrong answer or a refusal."""
@@ -163,13 +171,33 @@ class SsseSession:
             expected = irk.internal_auth_response(process_factor, challenge)
         return hmac.compare_digest(answer, expected)
 
-    def authenticate(self, key: KeyRef = KEY_RKSSSE, key_class: KeyClass = KeyClass.RKSSSE) -> None:
-        """GET CHALLENGE then EXTERNAL AUTHENTICATE: the terminal proves it holds the key."""
-        challenge = self.transport.send_checked(get_challenge(8)).data
-        with self._card_key(key_class) as card_key:
+    def authenticate(self, key: KeyRef = KEY_RKSSSE, key_class: KeyClass = KeyClass.RKSSSE) -> cos.SecureMessaging:
+        """GET CHALLENGE then EXTERNAL AUTHENTICATE: the terminal proves it holds the key.
+
+        Returns the terminal's half of the secure-messaging session this opens on the card
+        (:mod:`sscard_issuer.card.cos`); its key stays open as :attr:`session_key` until the next
+        authentication or :meth:`close`.
+        """
+        if self.algorithm is None:
+            raise RuntimeError("select() comes before authentication")
+        block = self.algorithm.block_size  # 8 bytes of challenge for 3DES, 16 for SM4
+        challenge = self.transport.send_checked(get_challenge(block)).data
+        self.close()
+        card_key = self._card_key(key_class)
+        try:
             cryptogram = card_key.cryptogram(challenge[:8])
-        data = cryptogram + self.random(8)
-        self.transport.send_checked(CommandApdu(0x00, 0x82, 0x00, key.key_id, data))
+            self.transport.send_checked(CommandApdu(0x00, 0x82, 0x00, key.key_id, cryptogram + self.random(8)))
+        except BaseException:
+            card_key.close()
+            raise
+        self.session_key = card_key
+        return cos.SecureMessaging(lambda data, icv: card_key.mac(data, iv=icv), challenge, block)
+
+    def close(self) -> None:
+        """Release the key of the last secure-messaging session."""
+        if self.session_key is not None:
+            self.session_key.close()
+            self.session_key = None
 
     def verify_pin(self, pin: str) -> None:
         """VERIFY; a wrong PIN raises :class:`WrongPin` with the tries left, a blocked one
@@ -209,4 +237,7 @@ def read_card(transport: Transport, keys: KeyStore, *, pin: str | None = None) -
     if pin is not None:
         session.verify_pin(pin)
     session.authenticate()
-    return CardReading(session.atr, algorithm, True, session.read_basic_data())
+    try:
+        return CardReading(session.atr, algorithm, True, session.read_basic_data())
+    finally:
+        session.close()

@@ -3,7 +3,7 @@
 Exit codes: 0 done; 1 unexpected failure (a bug: the traceback is kept); 2 usage; 3 the card is
 not genuine; 4 the card refused (wrong or locked PIN, locked application, other status words);
 5 reader or card unavailable (pcscd down, no reader, no card, removed, mute); 6 invalid input;
-7 key store problem.
+7 key store problem; 8 the card is spoiled (reject it).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from sscard_issuer.card.reader import CardDataError, PinError, PinLocked, WrongP
 from sscard_issuer.cli.messages import text
 from sscard_issuer.errors import FieldError, SscardError, ValidationError
 from sscard_issuer.keys import KeyStoreError
+from sscard_issuer.perso import CardSpoiled, PersoError, PersoInterrupted
 from sscard_issuer.sim.image import ImageError
 from sscard_issuer.transport.errors import (
     CardMute,
@@ -37,6 +38,7 @@ EXIT_CARD = 4
 EXIT_READER = 5
 EXIT_INPUT = 6
 EXIT_KEYS = 7
+EXIT_SPOILED = 8
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,9 @@ def describe_failure(error: SscardError, *, context: str | None = None) -> Failu
     if isinstance(error, CardError):
         return _card_failure(error, context)
     table: tuple[tuple[type[SscardError], str, int], ...] = (
+        (CardSpoiled, "spoiled", EXIT_SPOILED),
+        (PersoInterrupted, "interrupted", EXIT_READER),
+        (PersoError, "perso", EXIT_INPUT),
         (ServiceUnavailable, "no_service", EXIT_READER),
         (NoReaders, "no_readers", EXIT_READER),
         (ReaderNotFound, "reader_not_found", EXIT_READER),

@@ -14,7 +14,7 @@ from sscard_issuer.card import Applicant
 from sscard_issuer.cli.common import card_algorithm, err, plain_errors
 from sscard_issuer.errors import FieldError
 from sscard_issuer.sim.image import CardImage
-from sscard_issuer.sim.make_card import make_card
+from sscard_issuer.sim.make_card import DEFAULT_BLANK_AREA, make_blank_card, make_card
 from sscard_issuer.sim.runtime import SimulatedCard
 from sscard_issuer.sim.vpcd import DEFAULT_HOST, DEFAULT_PORT, Faults, VpcdLink
 
@@ -33,15 +33,20 @@ def load_applicant(path: Path) -> Applicant:
 
 @app.command("make-card")
 def make_card_command(
-    applicant: Annotated[Path, typer.Option(help="Applicant JSON (see README).")],
     out: Annotated[Path, typer.Option(help="Card image file to write.")],
+    applicant: Annotated[Path | None, typer.Option(help="Applicant JSON (see README).")] = None,
+    blank: Annotated[bool, typer.Option(help="A blank card, to be personalised (sscard card personalise).")] = False,
+    area_code: Annotated[str, typer.Option(help="With --blank: the city the blank stock is made for.")] = DEFAULT_BLANK_AREA,
     algorithm: Annotated[str, typer.Option(help="SM4 (third generation) or 3DES.")] = "SM4",
     serial: Annotated[str | None, typer.Option(help="8-byte card serial, 16 hex digits; random if absent.")] = None,
     bank_pan: Annotated[str | None, typer.Option(help="Give the card a bank application with this PAN.")] = None,
     counterfeit: Annotated[bool, typer.Option(help="Make a card whose internal authentication key is wrong.")] = False,
     locked: Annotated[bool, typer.Option(help="Make a card whose social security application is locked.")] = False,
 ) -> None:
-    """Build an already personalised card image directly (no APDUs), keys from the dev key set."""
+    """Build a personalised card image directly (no APDUs), or with --blank a blank card.
+
+    Keys come from the development key set (TEST ONLY).
+    """
     with plain_errors():
         alg = card_algorithm(algorithm)
         serial_bytes = None
@@ -52,6 +57,14 @@ def make_card_command(
                 serial_bytes = b""
             if len(serial_bytes) != 8:
                 raise FieldError("serial", "16 hex digits", serial)
+        if blank:
+            if applicant is not None or bank_pan or counterfeit or locked:
+                raise FieldError("blank", "no --applicant, --bank-pan, --counterfeit or --locked with --blank")
+            image = make_blank_card(algorithm=alg, area_code=area_code, serial=serial_bytes, out=out)
+            err.print(f"blank card image written to {out} (ATR {image.atr.hex().upper()})", markup=False)
+            return
+        if applicant is None:
+            raise FieldError("applicant", "an applicant JSON file (or --blank)")
         who = load_applicant(applicant)  # its errors name their own fields
         try:
             image = make_card(
@@ -73,10 +86,11 @@ def card(
     mute: Annotated[bool, typer.Option(help="Fault: never answer an APDU.")] = False,
     delay: Annotated[float, typer.Option(help="Fault: seconds to wait before each answer.")] = 0.0,
     remove_after: Annotated[int | None, typer.Option(help="Fault: leave the reader after N APDUs.")] = None,
+    durable: Annotated[bool, typer.Option(help="fsync every update (survives a host crash, slower).")] = False,
 ) -> None:
     """Put a simulated card into a vpcd reader and serve it until interrupted."""
     with plain_errors():
-        sim_card = SimulatedCard(CardImage.load(image))
+        sim_card = SimulatedCard(CardImage.load(image, durable=durable))
         faults = Faults(mute=mute, delay=delay, remove_after=remove_after)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -3,7 +3,7 @@
 See :mod:`sscard_issuer.perso.engine` for how a job runs and resumes.
 """
 
-from sscard_issuer.perso.engine import CardSpoiled, PersoError, PersoInterrupted, PersoOutcome, Personaliser
+from sscard_issuer.perso.engine import CardSpoiled, PersoError, PersoInterrupted, Personaliser, PersoOutcome
 from sscard_issuer.perso.prepare import PersoRecord, check_application, expiry_after
 from sscard_issuer.perso.profile import Profile, load_profile, profile_names
 

@@ -20,11 +20,13 @@ from datetime import date
 from functools import partial
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 
-from sscard_issuer.apdu import Atr, CardError, CommandApdu, find_path, get_challenge, select_by_name
+from sscard_issuer.apdu import Atr, CardError, CommandApdu, find_path, select_by_name
 from sscard_issuer.card import cos, ssc
-from sscard_issuer.card.reader import CardReading, read_card
+from sscard_issuer.card.model import KeyRef
+from sscard_issuer.card.reader import CardReading, SsseSession, read_card
+from sscard_issuer.crypto import Algorithm
 from sscard_issuer.errors import SscardError
 from sscard_issuer.keys import CardKey, KeyClass, KeyStore
 from sscard_issuer.perso.prepare import PersoRecord, allocate_job, check_application
@@ -98,7 +100,11 @@ class Personaliser:
         ``application`` may be None to resume; when given for a card with an unfinished job it
         must be the same applicant's.
         """
-        dated = check_application(application, profile, today=self.today, photo=photo) if application else None
+        if application is not None:
+            dated = check_application(application, profile, today=self.today, photo=photo)
+            self._check_hooks(profile, application)
+        else:
+            dated = None
         atr = Atr.parse(transport.atr)
         serial = atr.card_factor
         job = self._open_job(serial)
@@ -106,7 +112,7 @@ class Personaliser:
         if job is None:
             if dated is None or application is None:
                 raise PersoError(f"no unfinished personalisation for card {serial.hex().upper()}: give an application")
-            self._expect_blank(transport)
+            self._expect_blank(transport, profile)
             with self.registry.transaction() as session:
                 job_row, record = allocate_job(session, dated, profile, card_serial=serial,
                                                bank_pan=application.get("bank_pan"), photo=photo)
@@ -123,20 +129,38 @@ class Personaliser:
             self.progress(f"resuming job {job_id} for card number {record.applicant.card_number}")
         return self._run(transport, job_id, record, profile, atr, resumed)
 
-    def _open_job(self, serial: bytes) -> tuple[int, PersoRecord] | None:
-        with self.registry.transaction() as session:
-            job = session.execute(
-                select(PersoJob).where(PersoJob.card_serial == serial.hex().upper(),
-                                       PersoJob.state.in_([JobState.PREPARED, JobState.WRITING]))
-            ).scalar_one_or_none()
-            return (job.id, PersoRecord.from_json(job.record)) if job is not None else None
+    def _check_hooks(self, profile: Profile, application: dict[str, Any]) -> None:
+        """Refuse, before anything is allocated, a job this personaliser could not finish."""
+        if profile.pki and self.pki is None:
+            raise PersoError(f"profile {profile.name} personalises the PKI application: no CA given")
+        if profile.bank is not None and application.get("bank_pan") and self.bank is None:
+            raise PersoError(f"profile {profile.name} personalises the bank application: no bank keys given")
 
-    def _expect_blank(self, transport: Transport) -> None:
+    def _open_job(self, serial: bytes) -> tuple[int, PersoRecord] | None:
+        """The card's unfinished job; a card spoiled before is refused (it belongs in the reject box)."""
+        with self.registry.transaction() as session:
+            jobs = session.execute(
+                select(PersoJob).where(PersoJob.card_serial == serial.hex().upper())
+            ).scalars().all()
+            for job in jobs:
+                if job.state is JobState.SPOILED:
+                    raise CardSpoiled(f"card {serial.hex().upper()} was spoiled before ({job.reason})")
+                if job.state in (JobState.PREPARED, JobState.WRITING):
+                    return job.id, PersoRecord.from_json(job.record)
+            return None
+
+    def _expect_blank(self, transport: Transport, profile: Profile) -> None:
         try:
-            life_cycle = _life_cycle(transport)
+            fci = _select_ssse(transport)
         except TransportError as exc:
             raise PersoInterrupted(f"the card went away ({exc}) before anything was written") from exc
-        if life_cycle != cos.LIFE_CYCLE_BLANK:
+        except CardError as exc:
+            raise PersoError(f"the card's social security application refuses selection ({exc})") from exc
+        algorithm = find_path(fci, 0x6F, 0xA5, 0x9F0C, 0x86)
+        if algorithm is None or Algorithm.from_card_id(algorithm.value[0]) is not profile.algorithm:
+            raise PersoError(f"this card's chip does not do {profile.algorithm.value}, which profile "
+                             f"{profile.name} needs")
+        if _life_cycle_of(fci) != cos.LIFE_CYCLE_BLANK:
             raise PersoError("this card is not blank (its social security application is already personalised)")
 
     def _run(self, transport: Transport, job_id: int, record: PersoRecord, profile: Profile, atr: Atr,
@@ -146,8 +170,10 @@ class Personaliser:
         done = self._done_steps(job_id)
         first_apdu = transport.apdu_count
         ran: list[str] = []
+        current = "start"
         try:
             for step in steps:
+                current = step.name
                 if step.name in done:
                     continue
                 if step.already_done is not None and step.already_done():
@@ -159,6 +185,7 @@ class Personaliser:
                 self._journal(job_id, step.name, StepState.DONE)
                 ran.append(step.name)
                 self.progress(f"  {step.name}")
+            current = "verify"
             reading = script.verify()
         except TransportError as exc:
             raise PersoInterrupted(f"the card went away ({exc}); put it back and run again to resume") from exc
@@ -166,7 +193,7 @@ class Personaliser:
             self._spoil(job_id, exc.reason)
             raise
         except (CardError, SscardError) as exc:
-            reason = f"{ran[-1] if ran else 'start'}: {exc}"
+            reason = f"{current}: {exc}"
             self._spoil(job_id, reason)
             raise CardSpoiled(reason) from exc
         with self.registry.transaction() as session:
@@ -184,11 +211,11 @@ class Personaliser:
             return set(rows)
 
     def _journal(self, job_id: int, name: str, state: StepState) -> None:
-        with self.registry.transaction() as session:
-            session.add(PersoStep(job_id=job_id, name=name, state=state))
-            job = session.get(PersoJob, job_id)
-            assert job is not None
-            job.state = JobState.WRITING
+        # not flushed to disk: a line lost in a host crash only makes a repeatable step run again
+        with self.registry.transaction(durable=False) as session:
+            session.execute(insert(PersoStep).values(job_id=job_id, name=name, state=state))
+            session.execute(update(PersoJob).where(PersoJob.id == job_id, PersoJob.state == JobState.PREPARED)
+                            .values(state=JobState.WRITING))
 
     def _spoil(self, job_id: int, reason: str) -> None:
         with self.registry.transaction() as session:
@@ -204,10 +231,17 @@ def _same_person(dated: dict[str, Any], record: PersoRecord) -> bool:
     return all(str(dated[k]) == str(mine[k]) for k in ("name", "ssn", "birth_date", "area_code"))
 
 
-def _life_cycle(transport: Transport) -> int | None:
-    fci = transport.send_checked(select_by_name(ssc.SSSE_AID)).data
+def _select_ssse(transport: Transport) -> bytes:
+    return transport.send_checked(select_by_name(ssc.SSSE_AID, le=256)).data
+
+
+def _life_cycle_of(fci: bytes) -> int | None:
     tag = find_path(fci, 0x6F, 0xA5, cos.LIFE_CYCLE_TAG) if fci else None
     return tag.value[0] if tag is not None and tag.value else None
+
+
+def _life_cycle(transport: Transport) -> int | None:
+    return _life_cycle_of(_select_ssse(transport))
 
 
 class CardScript:
@@ -221,6 +255,7 @@ class CardScript:
         self.atr = atr
         self.area = str(record.applicant.area_code)
         self.sm: cos.SecureMessaging | None = None
+        self.ssse: SsseSession | None = None
         self.session: str | None = None
 
     def _card_key(self, key_class: KeyClass, version: int = 1) -> CardKey:
@@ -234,13 +269,10 @@ class CardScript:
             return
         key_class = {"TK": KeyClass.TK, "UK": KeyClass.UK}[name]
         key_id = cos.DEFAULT_KEY_IDS[KeyClass.TK] if name == "TK" else self.profile.key_slot(KeyClass.UK).key_id
-        self.transport.send_checked(select_by_name(ssc.SSSE_AID))
-        challenge = self.transport.send_checked(get_challenge(8)).data
-        key = self._card_key(key_class)
-        cryptogram = key.cryptogram(challenge[:8])
-        self.transport.send_checked(CommandApdu(0x00, 0x82, 0x00, key_id, cryptogram + bytes(8)))
-        self.sm = cos.SecureMessaging(lambda data, icv: key.mac(data, iv=icv), challenge,
-                                      self.profile.algorithm.block_size)
+        if self.ssse is None:  # the SSSE is not selected (start, resume, or after another application)
+            self.ssse = SsseSession(self.transport, self.keys, area_code=self.area)
+            self.ssse.select()
+        self.sm = self.ssse.authenticate(KeyRef(name, key_id, "personalisation session"), key_class)
         self.session = name
 
     def _send_sm(self, command: CommandApdu) -> None:
@@ -248,6 +280,9 @@ class CardScript:
         self.transport.send_checked(self.sm.wrap(command))
 
     def _leave_session(self) -> None:
+        if self.ssse is not None:
+            self.ssse.close()
+        self.ssse = None
         self.session = None
         self.sm = None
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any
 
@@ -27,6 +27,7 @@ from sscard_issuer.registry import AllocationState, AreaSequence, CardAllocation
 
 ALLOCATED_FIELDS = ("card_number", "issue_date", "expiry_date")
 OPTIONAL_FIELDS = ("bank_pan",)
+APPLICATION_FIELDS = tuple(f.name for f in fields(Applicant) if f.name not in ALLOCATED_FIELDS)
 _PLACEHOLDER = {"card_number": "A00000000"}
 
 
@@ -79,7 +80,7 @@ class PersoRecord:
     @classmethod
     def from_json(cls, text: str) -> PersoRecord:
         doc = json.loads(text)
-        photo = base64.b64decode(doc["photo"]) if doc.get("photo") else None
+        photo = base64.b64decode(doc["photo"]) if doc.get("photo") is not None else None
         return cls(Applicant.from_json(doc["applicant"]), CardIdentificationCode.parse(doc["card_id"]),
                    doc["profile"], doc.get("bank_pan"), photo)
 
@@ -93,7 +94,11 @@ def check_application(doc: Any, profile: Profile, *, today: date, photo: bytes |
     if not isinstance(doc, dict):
         raise ValidationError([FieldError("application", "a JSON object")])
     errors = [FieldError(f, "left out: data preparation allocates it", doc[f]) for f in ALLOCATED_FIELDS if f in doc]
-    person = {k: v for k, v in doc.items() if k not in ALLOCATED_FIELDS + OPTIONAL_FIELDS}
+    # unknown fields named here, not by the applicant model, whose list of fields is not an application's
+    known = APPLICATION_FIELDS + OPTIONAL_FIELDS
+    errors += [FieldError(str(k), f"no such field (known: {', '.join(known)})")
+               for k in sorted(str(k) for k in doc if k not in known + ALLOCATED_FIELDS)]
+    person = {k: v for k, v in doc.items() if k in APPLICATION_FIELDS}
     dated = {**person, "issue_date": today.isoformat(),
              "expiry_date": expiry_after(today, profile.validity_years).isoformat()}
     try:
@@ -101,7 +106,8 @@ def check_application(doc: Any, profile: Profile, *, today: date, photo: bytes |
     except ValidationError as exc:
         errors += exc.errors
     pan = doc.get("bank_pan")
-    if pan is not None and not (isinstance(pan, str) and pan.isdigit() and 16 <= len(pan) <= 19 and _luhn_ok(pan)):
+    if pan is not None and not (isinstance(pan, str) and pan.isascii() and pan.isdigit() and 16 <= len(pan) <= 19
+                                and _luhn_ok(pan)):
         errors.append(FieldError("bank_pan", "16 to 19 digits with a valid Luhn check digit", pan))
     if pan is not None and profile.bank is None:
         errors.append(FieldError("bank_pan", f"no bank application in profile {profile.name}"))

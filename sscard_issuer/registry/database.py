@@ -13,11 +13,12 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 DEFAULT_URL_ENV = "SSCARD_DATABASE_URL"
+_DURABLE = "sscard_durable"
 
 
 def default_url() -> str:
@@ -31,11 +32,24 @@ def default_url() -> str:
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    # The driver would begin a transaction only at the first write, leaving the read before it
+    # (the area's next serial) outside: two writers then read the same serial. _sqlite_begin below
+    # begins every transaction itself.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    # Durability is chosen per transaction (see Registry.transaction), before it begins.
+    durable = connection.get_execution_options().get(_DURABLE, True)
+    connection.exec_driver_sql(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+    # IMMEDIATE: the write lock from the start, so a read-then-write transaction is never
+    # overtaken (waiting, if need be, up to busy_timeout for the other writer to commit).
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Registry:
@@ -46,6 +60,10 @@ class Registry:
         self.engine: Engine = create_engine(self.url)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", _sqlite_begin)
+            database = self.engine.url.database
+            if database and database != ":memory:":
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
         self.upgrade()
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
@@ -57,9 +75,24 @@ class Registry:
             command.upgrade(config, "head")
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        with self._sessions() as session, session.begin():
-            yield session
+    def transaction(self, *, durable: bool = True) -> Iterator[Session]:
+        """One unit of work, committed at the end (rolled back on an exception).
+
+        ``durable=False`` is for records whose loss in a crash of the *host* is harmless (a
+        journal line that only makes a repeatable step run again): the commit then survives a
+        crash of this process but skips the disk flush (SQLite WAL ``synchronous=NORMAL``,
+        PostgreSQL ``synchronous_commit=off``). Allocations and final states stay durable.
+        """
+        with self._sessions() as session:
+            session.connection(execution_options={_DURABLE: durable})  # begins the transaction
+            if not durable and self.engine.dialect.name == "postgresql":
+                session.execute(text("SET LOCAL synchronous_commit = off"))
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
 
     def close(self) -> None:
         self.engine.dispose()

@@ -2,8 +2,10 @@
 
 The image is the card's EEPROM: its ATR and each applet's state (records, files, keys, PIN
 counters). It is a JSON document so a tester can look inside, and it holds a *simulated* card's
-test keys, so it is marked as such. Saving is atomic (write a temporary file, fsync, rename, fsync
-the directory): a power cut or a crash leaves the old image or the new one, never a mix.
+test keys, so it is marked as such. Saving is atomic (write a temporary file, rename it over the
+image): a simulated power cut or a killed process leaves the old image or the new one, never a
+mix. ``durable=True`` adds the fsyncs that make the same hold across a crash of the host itself,
+at a few milliseconds per update; a simulated card rarely needs that.
 """
 
 from __future__ import annotations
@@ -28,13 +30,15 @@ class ImageError(SscardError):
 class CardImage:
     """The persistent state of one simulated card; ``path`` None keeps it in memory only."""
 
-    def __init__(self, atr: bytes, applets: dict[str, dict[str, Any]], path: Path | None = None):
+    def __init__(self, atr: bytes, applets: dict[str, dict[str, Any]], path: Path | None = None,
+                 *, durable: bool = False):
         self.atr = atr
         self.applets = applets
         self.path = path
+        self.durable = durable
 
     @classmethod
-    def load(cls, path: Path) -> CardImage:
+    def load(cls, path: Path, *, durable: bool = False) -> CardImage:
         try:
             doc = json.loads(Path(path).read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -44,7 +48,7 @@ class CardImage:
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:
             raise ImageError(f"{path} is not a card image (expected format {FORMAT!r})")
         try:
-            return cls(bytes.fromhex(doc["atr"]), dict(doc["applets"]), Path(path))
+            return cls(bytes.fromhex(doc["atr"]), dict(doc["applets"]), Path(path), durable=durable)
         except (KeyError, TypeError, ValueError) as exc:
             raise ImageError(f"card image {path} is damaged: {exc}") from None
 
@@ -65,15 +69,17 @@ class CardImage:
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(self.to_json())
-                fh.flush()
-                os.fsync(fh.fileno())
+                if self.durable:
+                    fh.flush()
+                    os.fsync(fh.fileno())
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        dir_fd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        if self.durable:
+            dir_fd = os.open(target.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
         self.path = target

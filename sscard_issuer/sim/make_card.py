@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from applets import BankApplet, PkiApplet, SsseApplet
+from applets import BankApplet, GpApplet, PkiApplet, SsseApplet
 from sscard_issuer.apdu import Atr
 from sscard_issuer.card import Applicant, CardIdentificationCode
 from sscard_issuer.card.historical import SIMULATOR_VENDOR, SscHistoricalBytes
@@ -100,10 +100,21 @@ def make_blank_card(
     tk = keys.export_card_key_for_simulator(KeyClass.TK, algorithm, area_code=str(area), card_factor=atr.card_factor)
     applets = {
         SsseApplet.name: SsseApplet.blank_state(algorithm=algorithm, tk=tk),
-        PkiApplet.name: PkiApplet.empty_state(),
+        # second-generation (3DES) cards have no PKI application to personalise
+        PkiApplet.name: PkiApplet.blank_state(tk, algorithm) if algorithm is Algorithm.SM4 else PkiApplet.empty_state(),
         BankApplet.name: {},
+        GpApplet.name: _blank_isd(keys, algorithm, atr.raw),
     }
     image = CardImage(atr.raw, applets)
     if out is not None:
         image.save(Path(out))
     return image
+
+
+def _blank_isd(keys: DevKeyStore, algorithm: Algorithm, atr: bytes) -> dict[str, object]:
+    """The card manager of a blank card: SCP03 with KDF3-diversified AES keys on a third-generation
+    chip, SCP02 with EMV-diversified 3DES keys on a second-generation one (what the profiles use)."""
+    kdd = GpApplet.key_diversification_data(atr)
+    if algorithm is Algorithm.SM4:
+        return GpApplet.blank_state(3, keys.gp_static_keys(Algorithm.AES, "kdf3", kdd))
+    return GpApplet.blank_state(2, keys.gp_static_keys(Algorithm.DES3, "emv", kdd))

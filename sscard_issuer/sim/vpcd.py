@@ -26,6 +26,7 @@ DEFAULT_HOST = "127.0.0.1"
 DEBIAN_VPCD_READERS = {"Virtual PCD 00 00": 35963, "Virtual PCD 00 01": 35964}
 DEFAULT_PORT = 35963
 _TCP_QUICKACK = getattr(socket, "TCP_QUICKACK", None)
+POWER_CUT_OUTAGE = 1.0  # seconds a power-cut card stays out of the reader
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class VpcdLink:
         self._connected = threading.Event()
         self._sock: socket.socket | None = None
         self._lock = threading.Lock()
+        self._back_after = 0.0
         self._thread = threading.Thread(target=self._run, name=f"vpcd-{port}", daemon=True)
 
     # -- control from the host side of the test -------------------------------------------------
@@ -127,6 +129,9 @@ class VpcdLink:
         while not self._stop.is_set():
             self._want_inserted.wait()
             if self._stop.is_set():
+                break
+            outage = self._back_after - time.monotonic()
+            if outage > 0 and self._stop.wait(outage):
                 break
             sock = self._connect()
             if sock is None:
@@ -189,7 +194,10 @@ class VpcdLink:
         try:
             answer = self.card.transmit(apdu)
         except PowerCut:
-            return False  # the card loses power mid-command: it leaves the reader, then comes back
+            # the card loses power mid-command: it leaves the reader long enough for pcscd's
+            # presence polling (about 0.4 s) to see it gone, then comes back
+            self._back_after = time.monotonic() + POWER_CUT_OUTAGE
+            return False
         sock.sendall(frame(answer))
         self.apdu_count += 1
         if faults.remove_after is not None and self.apdu_count >= faults.remove_after:

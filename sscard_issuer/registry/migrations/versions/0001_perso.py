@@ -27,7 +27,7 @@ def upgrade() -> None:
         sa.Column("card_number", sa.String(9), nullable=False),
         sa.Column("card_id", sa.String(32), nullable=False, unique=True),
         sa.Column("state", sa.String(16), nullable=False),
-        sa.Column("allocated_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+        sa.Column("allocated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
         sa.UniqueConstraint("area_code", "serial"),
         sa.UniqueConstraint("area_code", "card_number"),
     )
@@ -40,7 +40,7 @@ def upgrade() -> None:
         sa.Column("allocation_id", sa.Integer, sa.ForeignKey("card_allocation.id"), nullable=False, unique=True),
         sa.Column("state", sa.String(16), nullable=False),
         sa.Column("reason", sa.Text),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
     )
     op.create_table(
         "perso_step",
@@ -48,7 +48,7 @@ def upgrade() -> None:
         sa.Column("job_id", sa.Integer, sa.ForeignKey("perso_job.id"), nullable=False, index=True),
         sa.Column("name", sa.String(64), nullable=False),
         sa.Column("state", sa.String(16), nullable=False),
-        sa.Column("at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+        sa.Column("at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
     )
 
 

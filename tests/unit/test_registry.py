@@ -1,0 +1,206 @@
+"""The registry on a real SQLite file: the migration builds what the models describe, the
+constraints that keep card numbers unique hold, and two processes allocating at once never
+hand out one number twice."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import func, inspect, select, text
+from sqlalchemy.exc import IntegrityError
+
+from sscard_issuer.perso import load_profile
+from sscard_issuer.perso.prepare import allocate_job, check_application
+from sscard_issuer.registry import (
+    AllocationState,
+    AreaSequence,
+    CardAllocation,
+    JobState,
+    PersoJob,
+    PersoStep,
+    Registry,
+    StepState,
+    default_url,
+)
+from sscard_issuer.registry.database import DEFAULT_URL_ENV
+from sscard_issuer.registry.models import Base
+
+TODAY = date(2026, 3, 2)
+APPLICATION = {
+    "name": "李秀英", "ssn": "450103198506151231", "sex": "1", "ethnicity": "01",
+    "birthplace": "450103", "birth_date": "1985-06-15", "area_code": "450100",
+}
+CARD_SERIAL = bytes.fromhex("0011223344556677")
+
+
+def url(path: Path) -> str:
+    return f"sqlite:///{path / 'registry.sqlite3'}"
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Iterator[Registry]:
+    reg = Registry(url(tmp_path))
+    yield reg
+    reg.close()
+
+
+def allocation(area: str = "450100", serial: int = 1, number: str = "A00000001",
+               card_id: str | None = None) -> CardAllocation:
+    return CardAllocation(area_code=area, serial=serial, card_number=number,
+                          card_id=card_id or f"{area}D156000005{serial:016X}",
+                          state=AllocationState.ALLOCATED)
+
+
+# -- schema ---------------------------------------------------------------------------------------
+
+
+def test_the_migrated_schema_is_what_the_models_describe(registry: Registry) -> None:
+    with registry.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = compare_metadata(context, Base.metadata)
+    assert differences == []
+
+
+def test_the_schema_is_made_by_the_migrations_and_reopening_changes_nothing(tmp_path: Path) -> None:
+    first = Registry(url(tmp_path))
+    with first.transaction() as session:
+        session.add(AreaSequence(area_code="450100", next_serial=7))
+    first.close()
+    again = Registry(url(tmp_path))  # runs "upgrade head" again: a no-op on an up-to-date file
+    with again.engine.connect() as connection:
+        heads = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+        tables = set(inspect(connection).get_table_names())
+    with again.transaction() as session:
+        kept = session.get(AreaSequence, "450100")
+        assert kept is not None
+        assert kept.next_serial == 7
+    again.close()
+    assert len(heads) == 1
+    assert {"area_sequence", "card_allocation", "perso_job", "perso_step"} <= tables
+
+
+def test_default_url_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv(DEFAULT_URL_ENV, "sqlite:///elsewhere.sqlite3")
+    assert default_url() == "sqlite:///elsewhere.sqlite3"
+    monkeypatch.delenv(DEFAULT_URL_ENV)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert default_url() == f"sqlite:///{tmp_path / 'sscard' / 'registry.sqlite3'}"
+    assert (tmp_path / "sscard").is_dir()
+
+
+# -- constraints ----------------------------------------------------------------------------------
+
+
+def test_a_transaction_commits_on_leaving_and_rolls_back_on_an_error(registry: Registry) -> None:
+    with pytest.raises(RuntimeError), registry.transaction() as session:
+        session.add(allocation())
+        session.flush()
+        raise RuntimeError("crash before commit")
+    with registry.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(CardAllocation)) == 0
+        session.add(allocation())
+    with registry.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(CardAllocation)) == 1
+
+
+@pytest.mark.parametrize(
+    ("second", "why"),
+    [
+        (allocation(serial=1, number="A00000099", card_id="450100D156000005AAAAAAAAAAAAAAAA"), "same serial"),
+        (allocation(serial=2, number="A00000001", card_id="450100D156000005BBBBBBBBBBBBBBBB"), "same number"),
+        (allocation(area="110100", serial=5, number="A00000005",
+                    card_id="450100D1560000050000000000000001"), "same card id"),
+    ],
+)
+def test_numbers_are_unique_per_area_and_card_ids_everywhere(
+    registry: Registry, second: CardAllocation, why: str
+) -> None:
+    with registry.transaction() as session:
+        session.add(allocation())
+    with pytest.raises(IntegrityError), registry.transaction() as session:
+        session.add(second)
+    with registry.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(CardAllocation)) == 1, why
+
+
+def test_the_same_serial_and_card_number_may_exist_in_another_area(registry: Registry) -> None:
+    with registry.transaction() as session:
+        session.add_all([allocation("450100"), allocation("110100")])
+    with registry.transaction() as session:
+        rows = session.execute(select(CardAllocation.area_code, CardAllocation.card_number)).all()
+    assert sorted(rows) == [("110100", "A00000001"), ("450100", "A00000001")]
+
+
+def test_an_allocation_belongs_to_one_job_and_steps_to_an_existing_job(registry: Registry) -> None:
+    with registry.transaction() as session:
+        owned = allocation()
+        session.add(PersoJob(card_serial="00", profile="p", record="{}", allocation=owned, state=JobState.PREPARED))
+    with pytest.raises(IntegrityError), registry.transaction() as session:
+        again = session.execute(select(CardAllocation)).scalar_one()
+        session.add(PersoJob(card_serial="01", profile="p", record="{}", allocation=again, state=JobState.PREPARED))
+    with pytest.raises(IntegrityError), registry.transaction() as session:
+        session.add(PersoStep(job_id=999, name="pin", state=StepState.STARTED))
+
+
+def test_a_job_keeps_its_states_steps_and_timestamps(registry: Registry) -> None:
+    with registry.transaction() as session:
+        job = PersoJob(card_serial="0011", profile="ssc3-sm4", record="{}", allocation=allocation(),
+                       state=JobState.PREPARED)
+        session.add(job)
+        session.flush()
+        session.add_all([PersoStep(job_id=job.id, name="pin", state=StepState.STARTED),
+                         PersoStep(job_id=job.id, name="pin", state=StepState.DONE)])
+        job_id = job.id
+    with registry.transaction() as session:
+        loaded = session.get(PersoJob, job_id)
+        assert loaded is not None
+        assert loaded.state is JobState.PREPARED
+        assert loaded.allocation.state is AllocationState.ALLOCATED
+        assert [(s.name, s.state) for s in loaded.steps] == [("pin", StepState.STARTED), ("pin", StepState.DONE)]
+        assert loaded.created_at is not None
+        assert loaded.allocation.allocated_at is not None
+        assert all(s.at is not None for s in loaded.steps)
+
+
+# -- two writers at once ----------------------------------------------------------------------------
+
+
+def test_two_registries_allocating_at_once_never_share_a_number(tmp_path: Path) -> None:
+    profile = load_profile("ssc3-sm4")
+    dated = check_application(APPLICATION, profile, today=TODAY)
+    registries = [Registry(url(tmp_path)), Registry(url(tmp_path))]
+    start = threading.Barrier(len(registries))
+
+    def allocate(registry: Registry) -> list[tuple[str, str]]:
+        start.wait()
+        made = []
+        for _ in range(50):
+            with registry.transaction() as session:
+                _job, record = allocate_job(session, dated, profile, card_serial=CARD_SERIAL)
+            made.append((str(record.applicant.card_number), record.card_id.hex))
+        return made
+
+    with ThreadPoolExecutor(max_workers=len(registries)) as pool:
+        futures = [pool.submit(allocate, r) for r in registries]
+        made = [pair for future in futures for pair in future.result()]  # a thread's error is raised here
+    for registry in registries:
+        registry.close()
+
+    assert len(made) == 100
+    assert len({number for number, _ in made}) == 100
+    assert len({card_id for _, card_id in made}) == 100
+    check = Registry(url(tmp_path))
+    with check.transaction() as session:
+        serials = session.execute(select(CardAllocation.serial).order_by(CardAllocation.serial)).scalars().all()
+        sequence = session.get(AreaSequence, "450100")
+        assert sequence is not None
+        assert sequence.next_serial == 101
+    check.close()
+    assert serials == list(range(1, 101))
