@@ -127,9 +127,11 @@ class SsseSession:
         self.card_id: CardIdentificationCode | None = None
         self.session_key: CardKey | None = None
         self.area_code = area_code
+        self.fci = b""
 
     def select(self) -> Algorithm:
         fci = self.transport.send_checked(select_by_name(ssc.SSSE_AID, le=256)).data
+        self.fci = fci
         try:
             tag86 = find_path(fci, 0x6F, 0xA5, 0x9F0C, 0x86) if fci else None
         except TlvError as exc:

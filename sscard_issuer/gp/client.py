@@ -101,7 +101,11 @@ class GpClient:
         """Wrap ``command``, send it, unwrap the answer (any status word is returned, not raised)."""
         channel = self._open_channel()
         try:
-            return channel.unwrap(self._transport.send(channel.wrap(command)))
+            wrapped = channel.wrap(command)
+            if wrapped.le is None:
+                # with R-MAC the answer carries data: ask for it now rather than after a 61xx
+                wrapped = wrapped.with_le(256)
+            return channel.unwrap(self._transport.send(wrapped))
         except BaseException:
             self.close()
             raise

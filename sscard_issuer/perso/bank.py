@@ -13,15 +13,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
-from sscard_issuer.apdu import Atr, Tlv, encode_ber
+from sscard_issuer.apdu import Tlv, encode_ber, read_record, select_by_name
 from sscard_issuer.card import ssc
 from sscard_issuer.channel import Dgi, Scp, SecurityLevel, StaticKeys
 from sscard_issuer.crypto import Algorithm
+from sscard_issuer.errors import SscardError
 from sscard_issuer.gp.client import personalise_bank
 from sscard_issuer.keys import DevKeyStore
 from sscard_issuer.perso.prepare import PersoRecord
 from sscard_issuer.perso.profile import Profile
 from sscard_issuer.transport import Transport
+
+
+class BankReadBackError(SscardError):
+    """The bank application does not hold what was just stored in it."""
+
 
 SERVICE_CODE = "220"  # international, issuer authorisation, PIN if PIN pad present (inferred)
 _PAN = next(r for r in ssc.BANK_PAN_FILE.records if r.tag == 0x5A)
@@ -68,8 +74,14 @@ def bank_hook(keys: DevKeyStore) -> Callable[[Transport, PersoRecord, Profile], 
         def static_keys(kdd: bytes) -> StaticKeys:
             return keys.gp_static_keys(algorithm, settings.diversify, kdd)
 
-        Atr.parse(transport.atr)  # a card without a valid ATR is no card for the card manager
-        personalise_bank(transport, static_keys, Scp(settings.scp), SecurityLevel(settings.level),
-                         bank_dgis(record, profile))
+        dgis = bank_dgis(record, profile)
+        personalise_bank(transport, static_keys, Scp(settings.scp), SecurityLevel(settings.level), dgis)
+        # read back the way a terminal does: the bank application, its PAN record
+        transport.send_checked(select_by_name(ssc.BANK_AID, le=256))
+        sfi = ssc.BANK_PAN_FILE.sfi
+        written = transport.send_checked(read_record(1, (sfi << 3) | 0x04, le=256)).data
+        if written != dgis[0].data:
+            raise BankReadBackError(f"the bank PAN record reads back {written.hex().upper()}, "
+                                    f"not what was written")
 
     return personalise

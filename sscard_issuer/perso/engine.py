@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from sscard_issuer.apdu import Atr, CardError, CommandApdu, find_path, select_by_name
+from sscard_issuer.apdu import Atr, CardError, CommandApdu, find_path
 from sscard_issuer.card import cos, ssc
 from sscard_issuer.card.model import KeyRef
 from sscard_issuer.card.reader import CardReading, SsseSession, read_card
@@ -105,14 +105,16 @@ class Personaliser:
             self._check_hooks(profile, application)
         else:
             dated = None
+        first_apdu = transport.apdu_count
         atr = Atr.parse(transport.atr)
         serial = atr.card_factor
         job = self._open_job(serial)
         resumed = job is not None
+        selected: SsseSession | None = None
         if job is None:
             if dated is None or application is None:
                 raise PersoError(f"no unfinished personalisation for card {serial.hex().upper()}: give an application")
-            self._expect_blank(transport, profile)
+            selected = self._expect_blank(transport, profile, area_code=str(dated["area_code"]))
             with self.registry.transaction() as session:
                 job_row, record = allocate_job(session, dated, profile, card_serial=serial,
                                                bank_pan=application.get("bank_pan"), photo=photo)
@@ -127,7 +129,7 @@ class Personaliser:
                 raise PersoError(f"card {serial.hex().upper()} has an unfinished personalisation for another "
                                  "applicant: resume it (no application) or reject the card")
             self.progress(f"resuming job {job_id} for card number {record.applicant.card_number}")
-        return self._run(transport, job_id, record, profile, atr, resumed)
+        return self._run(transport, job_id, record, profile, atr, resumed, selected, first_apdu)
 
     def _check_hooks(self, profile: Profile, application: dict[str, Any]) -> None:
         """Refuse, before anything is allocated, a job this personaliser could not finish."""
@@ -149,9 +151,12 @@ class Personaliser:
                     return job.id, PersoRecord.from_json(job.record)
             return None
 
-    def _expect_blank(self, transport: Transport, profile: Profile) -> None:
+    def _expect_blank(self, transport: Transport, profile: Profile, *, area_code: str) -> SsseSession:
+        """Select the SSSE and check it is blank and of the profile's algorithm; the session stays."""
+        session = SsseSession(transport, self.keys, area_code=area_code)
         try:
-            fci = _select_ssse(transport)
+            session.select()
+            fci = session.fci
         except TransportError as exc:
             raise PersoInterrupted(f"the card went away ({exc}) before anything was written") from exc
         except CardError as exc:
@@ -162,29 +167,33 @@ class Personaliser:
                              f"{profile.name} needs")
         if _life_cycle_of(fci) != cos.LIFE_CYCLE_BLANK:
             raise PersoError("this card is not blank (its social security application is already personalised)")
+        return session
 
     def _run(self, transport: Transport, job_id: int, record: PersoRecord, profile: Profile, atr: Atr,
-             resumed: bool) -> PersoOutcome:
-        script = CardScript(transport, self.keys, record, profile, atr)
+             resumed: bool, selected: SsseSession | None, first_apdu: int) -> PersoOutcome:
+        script = CardScript(transport, self.keys, record, profile, atr, selected=selected)
         steps = script.steps(pki=self.pki, bank=self.bank)
         done = self._done_steps(job_id)
-        first_apdu = transport.apdu_count
         ran: list[str] = []
         current = "start"
+        finished: str | None = None  # a step run whose "done" line is not yet written
         try:
             for step in steps:
                 current = step.name
                 if step.name in done:
                     continue
                 if step.already_done is not None and step.already_done():
-                    self._journal(job_id, step.name, StepState.DONE)
+                    self._journal(job_id, done=[finished, step.name])
+                    finished = None
                     continue
                 script.open_session(step.session)
-                self._journal(job_id, step.name, StepState.STARTED)
+                # one commit says "the last step is done, this one starts": nothing happens between
+                self._journal(job_id, done=[finished], started=step.name)
                 step.run()
-                self._journal(job_id, step.name, StepState.DONE)
+                finished = step.name
                 ran.append(step.name)
                 self.progress(f"  {step.name}")
+            self._journal(job_id, done=[finished])
             current = "verify"
             reading = script.verify()
         except TransportError as exc:
@@ -210,12 +219,19 @@ class Personaliser:
             ).scalars()
             return set(rows)
 
-    def _journal(self, job_id: int, name: str, state: StepState) -> None:
+    def _journal(self, job_id: int, *, done: list[str | None], started: str | None = None) -> None:
+        """Journal lines in one commit: steps that finished, then the step about to run."""
+        lines = [{"job_id": job_id, "name": name, "state": StepState.DONE} for name in done if name]
+        if started is not None:
+            lines.append({"job_id": job_id, "name": started, "state": StepState.STARTED})
+        if not lines:
+            return
         # not flushed to disk: a line lost in a host crash only makes a repeatable step run again
-        with self.registry.transaction(durable=False) as session:
-            session.execute(insert(PersoStep).values(job_id=job_id, name=name, state=state))
-            session.execute(update(PersoJob).where(PersoJob.id == job_id, PersoJob.state == JobState.PREPARED)
-                            .values(state=JobState.WRITING))
+        with self.registry.connection(durable=False) as connection:
+            connection.execute(insert(PersoStep), lines)
+            if started is not None:
+                connection.execute(update(PersoJob).where(PersoJob.id == job_id, PersoJob.state == JobState.PREPARED)
+                                   .values(state=JobState.WRITING))
 
     def _spoil(self, job_id: int, reason: str) -> None:
         with self.registry.transaction() as session:
@@ -231,23 +247,17 @@ def _same_person(dated: dict[str, Any], record: PersoRecord) -> bool:
     return all(str(dated[k]) == str(mine[k]) for k in ("name", "ssn", "birth_date", "area_code"))
 
 
-def _select_ssse(transport: Transport) -> bytes:
-    return transport.send_checked(select_by_name(ssc.SSSE_AID, le=256)).data
-
-
 def _life_cycle_of(fci: bytes) -> int | None:
     tag = find_path(fci, 0x6F, 0xA5, cos.LIFE_CYCLE_TAG) if fci else None
     return tag.value[0] if tag is not None and tag.value else None
 
 
-def _life_cycle(transport: Transport) -> int | None:
-    return _life_cycle_of(_select_ssse(transport))
-
 
 class CardScript:
     """The APDU-level steps for one card, built from the profile and the record."""
 
-    def __init__(self, transport: Transport, keys: KeyStore, record: PersoRecord, profile: Profile, atr: Atr):
+    def __init__(self, transport: Transport, keys: KeyStore, record: PersoRecord, profile: Profile, atr: Atr,
+                 *, selected: SsseSession | None = None):
         self.transport = transport
         self.keys = keys
         self.record = record
@@ -255,7 +265,7 @@ class CardScript:
         self.atr = atr
         self.area = str(record.applicant.area_code)
         self.sm: cos.SecureMessaging | None = None
-        self.ssse: SsseSession | None = None
+        self.ssse = selected  # an SSSE session already selected (and not authenticated), if any
         self.session: str | None = None
 
     def _card_key(self, key_class: KeyClass, version: int = 1) -> CardKey:
@@ -311,8 +321,7 @@ class CardScript:
             if bank is None:
                 raise PersoError(f"profile {self.profile.name} personalises the bank application: no bank keys")
             out.append(Step("bank", None, lambda: self._other_application(bank)))
-        out.append(Step("finish", "TK", self._finish,
-                        already_done=lambda: _life_cycle(self.transport) == cos.LIFE_CYCLE_PERSONALISED))
+        out.append(Step("finish", "TK", self._finish, already_done=self._personalised))
         return out
 
     def _write_key(self, slot: KeySlot) -> None:
@@ -340,6 +349,13 @@ class CardScript:
     def _other_application(self, personalise: Callable[[Transport, PersoRecord, Profile], None]) -> None:
         self._leave_session()  # selecting another application ends the SSSE session
         personalise(self.transport, self.record, self.profile)
+
+    def _personalised(self) -> bool:
+        """Whether the card already finished (a cut after FINISH committed); leaves the SSSE selected."""
+        self._leave_session()
+        self.ssse = SsseSession(self.transport, self.keys, area_code=self.area)
+        self.ssse.select()
+        return _life_cycle_of(self.ssse.fci) == cos.LIFE_CYCLE_PERSONALISED
 
     def _finish(self) -> None:
         self._send_sm(CommandApdu(cos.CLA_SM, cos.INS_FINISH, 0x00, 0x00))

@@ -45,8 +45,9 @@ def pki_hook(keys: KeyStore, ca: CertificateAuthority) -> Hook:
             sign_certificate, _ = read_certificates(transport)
             check_card_key(transport, sign_certificate)
             return
-        check_card_key(transport, issued.sign_certificate)  # the certified key is the card's own
-        activate_pki(transport, keys, area_code=area, card_factor=factor, algorithm=profile.algorithm)
+        check_card_key(transport, issued.sign_certificate, select=False)  # the certified key is the card's
+        activate_pki(transport, keys, area_code=area, card_factor=factor, algorithm=profile.algorithm,
+                     in_session=True)
 
     return personalise
 

@@ -62,8 +62,8 @@ _READ_CHUNK = 256
 
 def _select(transport: Transport) -> int:
     """Select the PKI application and its ADF; return the ADF's life cycle status byte."""
-    transport.send_checked(select_by_name(ssc.PKI_AID))
-    fci = transport.send_checked(select_by_name(ssc.PKI_ADF_AID)).data
+    transport.send_checked(select_by_name(ssc.PKI_AID, le=256))
+    fci = transport.send_checked(select_by_name(ssc.PKI_ADF_AID, le=256)).data
     try:
         lcs = find_path(fci, 0x6F, commands.TAG_LIFE_CYCLE) if fci else None
     except TlvError as exc:
@@ -187,12 +187,18 @@ def personalise_pki(
 
 
 def activate_pki(
-    transport: Transport, keys: KeyStore, *, area_code: str, card_factor: bytes, algorithm: Algorithm
+    transport: Transport, keys: KeyStore, *, area_code: str, card_factor: bytes, algorithm: Algorithm,
+    in_session: bool = False,
 ) -> None:
-    """End the PKI application's personalisation (TK retired); nothing to do if already active."""
-    if _select(transport) == commands.LCS_ACTIVE:
-        return
-    _authenticate(transport, keys, area_code=area_code, card_factor=card_factor, algorithm=algorithm)
+    """End the PKI application's personalisation (TK retired); nothing to do if already active.
+
+    ``in_session=True`` right after :func:`personalise_pki` (and :func:`check_card_key`), whose
+    TK authentication still holds: no new selection and authentication then.
+    """
+    if not in_session:
+        if _select(transport) == commands.LCS_ACTIVE:
+            return
+        _authenticate(transport, keys, area_code=area_code, card_factor=card_factor, algorithm=algorithm)
     transport.send_checked(commands.activate())
 
 
@@ -208,11 +214,15 @@ def read_certificates(transport: Transport) -> tuple[bytes, bytes]:
     return found[0], found[1]
 
 
-def check_card_key(transport: Transport, sign_certificate: bytes) -> None:
+def check_card_key(transport: Transport, sign_certificate: bytes, *, select: bool = True) -> None:
     """Make the card sign a fresh challenge; raise :class:`CardKeyMismatch` unless the
-    certificate's key verifies it (the certified key is then the card's own)."""
+    certificate's key verifies it (the certified key is then the card's own).
+
+    ``select=False`` when the PKI application is already the card's current one.
+    """
     public_key = certificate_public_key(sign_certificate)
-    _select(transport)
+    if select:
+        _select(transport)
     challenge = os.urandom(32)
     try:
         signature = transport.send_checked(commands.sign_challenge(challenge)).data

@@ -94,5 +94,13 @@ class Registry:
                 session.rollback()
                 raise
 
+    @contextmanager
+    def connection(self, *, durable: bool = True) -> Iterator[Connection]:
+        """Like :meth:`transaction` for SQL without the ORM (the journal's one-line inserts)."""
+        with self.engine.connect().execution_options(**{_DURABLE: durable}) as connection, connection.begin():
+            if not durable and self.engine.dialect.name == "postgresql":
+                connection.execute(text("SET LOCAL synchronous_commit = off"))
+            yield connection
+
     def close(self) -> None:
         self.engine.dispose()

@@ -10,7 +10,6 @@ at a few milliseconds per update; a simulated card rarely needs that.
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import tempfile
@@ -54,10 +53,15 @@ class CardImage:
 
     def to_json(self) -> str:
         doc = {"format": FORMAT, "warning": WARNING, "atr": self.atr.hex().upper(), "applets": self.applets}
-        return json.dumps(doc, indent=1, ensure_ascii=False, sort_keys=True)
+        # one line, so the C encoder writes it: a card commits on every update (json.tool reads it)
+        return json.dumps(doc, ensure_ascii=False, sort_keys=True)
 
-    def snapshot(self) -> dict[str, dict[str, Any]]:
-        return copy.deepcopy(self.applets)
+    def snapshot(self) -> str:
+        """The applets' state as committed, to restore with :meth:`restore` after a power cut."""
+        return json.dumps(self.applets, ensure_ascii=False)
+
+    def restore(self, snapshot: str) -> None:
+        self.applets = json.loads(snapshot)
 
     def save(self, path: Path | None = None) -> None:
         """Write the image atomically to ``path`` (default: where it was loaded from)."""

@@ -170,8 +170,7 @@ class SimulatedCard:
             self.dirty = False
 
     def _rollback(self) -> None:
-        self.image.applets = self._committed
-        self._committed = self.image.snapshot()
+        self.image.restore(self._committed)
         self._instantiate()
         self.dirty = False
 

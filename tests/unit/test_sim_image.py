@@ -123,8 +123,9 @@ def test_a_damaged_image_is_an_image_error(tmp_path: Path, content: str) -> None
         CardImage.load(path)
 
 
-def test_a_snapshot_is_independent_of_later_changes() -> None:
+def test_a_snapshot_is_independent_of_later_changes_and_restores_them() -> None:
     card = image()
     snap = card.snapshot()
     card.applets["ssse"]["value"] = "new"
-    assert snap["ssse"]["value"] == "old"
+    card.restore(snap)
+    assert card.applets["ssse"]["value"] == "old"
