@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from typer.testing import CliRunner
 
 from sscard_issuer.cli import app
 from sscard_issuer.keys.dev import DEFAULT_KEYSET
+from sscard_issuer.perso import expiry_after
 from sscard_issuer.sim.image import CardImage
 from tests.unit.cards import PIN, new_image, sample_json
 
@@ -347,8 +349,12 @@ def test_demo_in_process_makes_a_card_and_saves_its_reading(runner: CliRunner, t
     reading = json.loads((out / "reading.json").read_text(encoding="utf-8"))
     assert list(reading) == JSON_KEYS
     assert reading["genuine"] is True
-    for key in ("name", "ssn", "card_number", "birth_date", "issue_date", "expiry_date"):
+    for key in ("name", "ssn", "birth_date", "area_code"):
         assert reading[key] == sample_json()[key]
+    # a blank card personalised: numbers allocated by data preparation, issued today for ten years
+    assert reading["card_number"] == "A00000001"
+    assert reading["issue_date"] == date.today().isoformat()
+    assert reading["expiry_date"] == expiry_after(date.today(), 10).isoformat()
 
 
 def test_demo_with_3des(runner: CliRunner, tmp_path: Path) -> None:

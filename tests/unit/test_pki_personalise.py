@@ -243,7 +243,7 @@ def test_a_cut_while_activating_is_finished_by_repeating_it(tmp_path: Path, ca: 
     card = SimulatedCard(blank_image(path), [PkiApplet])
     issued = personalise(InProcessTransport(card), ca)
     card.power_off()
-    card.planned_cut = PlannedPowerCut(7, after_commit=True)  # SELECT x2 (4), challenge, auth, ACTIVATE
+    card.planned_cut = PlannedPowerCut(5, after_commit=True)  # SELECT x2 (with Le), challenge, auth, ACTIVATE
     with pytest.raises(PowerCut):
         activate(InProcessTransport(card))
     assert CardImage.load(path).applets["pki"]["lifecycle"] == "active"  # done, answer lost
