@@ -33,9 +33,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sscard_issuer.apdu import (
-    AuthenticationBlocked,
     CommandApdu,
-    WrongPinOrCryptogram,
     error_for,
 )
 from sscard_issuer.card import cos
@@ -43,9 +41,7 @@ from sscard_issuer.card.model import KEY_PUK, KEY_RPK, KeyRef
 from sscard_issuer.card.reader import (
     CardDataError,
     PinError,
-    PinLocked,
     SsseSession,
-    WrongPin,
     pin_to_bcd,
 )
 from sscard_issuer.errors import SscardError
@@ -180,13 +176,7 @@ def open_session(
 
 
 def _send_pin(session: SsseSession, command: CommandApdu) -> None:
-    """Send a command the holder's PIN decides; 63Cx and 6983 become PIN errors."""
-    try:
-        session.transport.send_checked(command)
-    except WrongPinOrCryptogram as exc:
-        raise WrongPin(exc.sw, exc.meaning) from None
-    except AuthenticationBlocked as exc:
-        raise PinLocked(exc.sw, exc.meaning) from None
+    session.send_pin_command(command)
 
 
 @dataclass(frozen=True)

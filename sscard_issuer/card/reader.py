@@ -204,7 +204,11 @@ class SsseSession:
     def verify_pin(self, pin: str) -> None:
         """VERIFY; a wrong PIN raises :class:`WrongPin` with the tries left, a blocked one
         :class:`PinLocked`."""
-        command = CommandApdu(0x00, 0x20, 0x00, 0x00, pin_to_bcd(pin), sensitive=True)
+        self.send_pin_command(CommandApdu(0x00, 0x20, 0x00, 0x00, pin_to_bcd(pin), sensitive=True))
+
+    def send_pin_command(self, command: CommandApdu) -> None:
+        """Send a command the holder's PIN decides: there, 63Cx and 6983 are about the PIN
+        (:class:`WrongPin`, :class:`PinLocked`), not about a key."""
         try:
             self.transport.send_checked(command)
         except WrongPinOrCryptogram as exc:

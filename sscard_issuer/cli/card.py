@@ -10,13 +10,8 @@ import typer
 
 from sscard_issuer.card.reader import PinError, read_card
 from sscard_issuer.cli import pin
-from sscard_issuer.cli.common import err, open_key_store, out, plain_errors, show_reading
-from sscard_issuer.sim.image import CardImage
-from sscard_issuer.sim.runtime import SimulatedCard
-from sscard_issuer.transport.base import Transport
-from sscard_issuer.transport.inprocess import InProcessTransport
-from sscard_issuer.transport.pcsc import PcscTransport, list_readers
-from sscard_issuer.transport.trace import ApduTrace
+from sscard_issuer.cli.common import err, open_key_store, open_transport, out, plain_errors, show_reading
+from sscard_issuer.transport.pcsc import list_readers
 
 app = typer.Typer(help="Read social security cards. 读取社会保障卡。", no_args_is_help=True)
 
@@ -53,17 +48,11 @@ def read(
     token_label: TokenOpt = None,
 ) -> None:
     """Read the card as a national terminal does: genuine-card check, then the basic data."""
-    apdu_trace = ApduTrace(sink=lambda line: err.print(line, markup=False)) if trace else None
     with plain_errors():
         pin = read_pin() if verify_pin else None
         keys = open_key_store(keyset, pkcs11_module, token_label)
-        transport: Transport
-        if image is not None:
-            transport = InProcessTransport(SimulatedCard(CardImage.load(image)), trace=apdu_trace)
-        else:
-            transport = PcscTransport(
-                reader, card_timeout=card_timeout, transmit_timeout=transmit_timeout, trace=apdu_trace
-            )
+        transport = open_transport(reader, image, trace=trace, card_timeout=card_timeout,
+                                   transmit_timeout=transmit_timeout)
     with plain_errors(), keys, transport:
         reading = read_card(transport, keys, pin=pin)
     show_reading(reading, as_json=as_json)

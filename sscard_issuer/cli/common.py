@@ -21,6 +21,9 @@ from sscard_issuer.cli.messages import text
 from sscard_issuer.crypto import Algorithm
 from sscard_issuer.errors import FieldError, SscardError
 from sscard_issuer.keys import DevKeyStore, KeyStore, Pkcs11KeyStore
+from sscard_issuer.sim.image import CardImage
+from sscard_issuer.sim.runtime import SimulatedCard
+from sscard_issuer.transport import ApduTrace, InProcessTransport, PcscTransport, Transport
 
 T = TypeVar("T")
 err = Console(stderr=True, highlight=False)
@@ -50,6 +53,24 @@ def open_key_store(keyset: Path | None, pkcs11_module: str | None, token_label: 
     if not pin:
         raise typer.BadParameter("set SSCARD_TOKEN_PIN to the token's user PIN", param_hint="--pkcs11-module")
     return Pkcs11KeyStore(pkcs11_module, token_label or "sscard", pin, fallback=dev)
+
+
+def open_transport(
+    reader: str | None,
+    image: Path | None,
+    *,
+    trace: bool = False,
+    card_timeout: float = 5.0,
+    transmit_timeout: float | None = 5.0,
+) -> Transport:
+    """``--image``: a simulated card image in this process; otherwise the card in a PC/SC reader.
+
+    ``trace`` prints the APDU trace (PINs and keys redacted) on stderr.
+    """
+    apdu_trace = ApduTrace(sink=lambda line: err.print(line, markup=False, soft_wrap=True)) if trace else None
+    if image is not None:
+        return InProcessTransport(SimulatedCard(CardImage.load(image)), trace=apdu_trace)
+    return PcscTransport(reader, card_timeout=card_timeout, transmit_timeout=transmit_timeout, trace=apdu_trace)
 
 
 @contextmanager

@@ -29,19 +29,14 @@ from sscard_issuer.channel import (
     StaticKeys,
     diversify,
 )
-from sscard_issuer.cli.common import err, out, plain_errors
+from sscard_issuer.cli.common import err, open_transport, out, plain_errors
 from sscard_issuer.cli.errors import EXIT_CARD, EXIT_INPUT
 from sscard_issuer.cli.messages import language, text
 from sscard_issuer.crypto import Algorithm
 from sscard_issuer.errors import FieldError
 from sscard_issuer.gp import GpClient, KeySource
 from sscard_issuer.keys import DevKeyStore
-from sscard_issuer.sim.image import CardImage
-from sscard_issuer.sim.runtime import SimulatedCard
 from sscard_issuer.transport.base import Transport
-from sscard_issuer.transport.inprocess import InProcessTransport
-from sscard_issuer.transport.pcsc import PcscTransport
-from sscard_issuer.transport.trace import ApduTrace
 
 GP_TEST_KEY = bytes.fromhex("404142434445464748494A4B4C4D4E4F")
 KNOWN_AIDS = {app.path[0]: app.name for app in ssc.APPLICATIONS}
@@ -132,13 +127,6 @@ def key_source(
     return lambda kdd: diversify(template, master, kdd, algorithm=alg)
 
 
-def _transport(reader: str | None, image: Path | None, trace: bool) -> Transport:
-    apdu_trace = ApduTrace(sink=lambda line: err.print(line, markup=False, soft_wrap=True)) if trace else None
-    if image is not None:
-        return InProcessTransport(SimulatedCard(CardImage.load(image)), trace=apdu_trace)
-    return PcscTransport(reader, trace=apdu_trace)
-
-
 def _session_options(scp_text: str, level_text: str, key_version_text: str) -> tuple[Scp, SecurityLevel, int]:
     scp = Scp.parse(scp_text)
     level = SecurityLevel.parse(level_text)
@@ -173,7 +161,7 @@ def list_applications(
     with plain_errors(), channel_errors():
         protocol, security, version = _session_options(scp, level, key_version)
         keys = key_source(protocol, dev_kmc=dev_kmc, diversification=diversify_, key_file=key_file, keyset=keyset)
-        transport = _transport(reader, image, trace)
+        transport = open_transport(reader, image, trace=trace)
         with transport:
             gp = _open(transport, protocol, security, version, keys)
             entries = gp.list_applications()
@@ -210,7 +198,7 @@ def apdu(
                 raise FieldError(f"apdu {index}", "a command APDU in hex", hex_text) from None
         protocol, security, version = _session_options(scp, level, key_version)
         keys = key_source(protocol, dev_kmc=dev_kmc, diversification=diversify_, key_file=key_file, keyset=keyset)
-        transport = _transport(reader, image, trace)
+        transport = open_transport(reader, image, trace=trace)
         with transport:
             gp = _open(transport, protocol, security, version, keys)
             for command in commands:

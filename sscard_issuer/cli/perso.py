@@ -10,14 +10,11 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from sscard_issuer.cli.common import err, open_key_store, out, plain_errors, show_reading
+from sscard_issuer.cli.common import err, open_key_store, open_transport, out, plain_errors, show_reading
 from sscard_issuer.errors import FieldError
 from sscard_issuer.perso import Personaliser, load_profile, profile_names
 from sscard_issuer.perso.wiring import application_hooks
 from sscard_issuer.registry import Registry
-from sscard_issuer.sim.image import CardImage
-from sscard_issuer.sim.runtime import SimulatedCard
-from sscard_issuer.transport import InProcessTransport, PcscTransport, Transport
 
 
 def profiles() -> None:
@@ -57,10 +54,7 @@ def personalise(
         pki, bank = application_hooks(keys, ca_dir=ca_dir)
         personaliser = Personaliser(registry, keys, pki=pki, bank=bank,
                                     progress=lambda line: err.print(line, markup=False))
-        transport: Transport = (
-            InProcessTransport(SimulatedCard(CardImage.load(image))) if image is not None
-            else PcscTransport(reader, card_timeout=card_timeout)
-        )
+        transport = open_transport(reader, image, card_timeout=card_timeout)
         with transport:
             outcome = personaliser.personalise(transport, application, chosen, photo=photo_bytes)
         registry.close()

@@ -30,15 +30,9 @@ from sscard_issuer.card.pin import (
     verify,
 )
 from sscard_issuer.card.reader import PinError, SsseSession
-from sscard_issuer.cli.common import err, open_key_store, out, plain_errors
+from sscard_issuer.cli.common import err, open_key_store, open_transport, out, plain_errors
 from sscard_issuer.cli.errors import EXIT_NOT_GENUINE
 from sscard_issuer.cli.messages import text
-from sscard_issuer.sim.image import CardImage
-from sscard_issuer.sim.runtime import SimulatedCard
-from sscard_issuer.transport.base import Transport
-from sscard_issuer.transport.inprocess import InProcessTransport
-from sscard_issuer.transport.pcsc import PcscTransport
-from sscard_issuer.transport.trace import ApduTrace
 
 app = typer.Typer(
     help="The holder's PIN: verify, change, reset, unblock. 个人密码：校验、修改、重置、解锁。",
@@ -85,16 +79,10 @@ def _run(
     token_label: str | None,
 ) -> None:
     """Open the key store and the card, run ``operation``, then show the tries left."""
-    apdu_trace = ApduTrace(sink=lambda line: err.print(line, markup=False)) if trace else None
     with plain_errors():
         keys = open_key_store(keyset, pkcs11_module, token_label)
-        transport: Transport
-        if image is not None:
-            transport = InProcessTransport(SimulatedCard(CardImage.load(image)), trace=apdu_trace)
-        else:
-            transport = PcscTransport(
-                reader, card_timeout=card_timeout, transmit_timeout=transmit_timeout, trace=apdu_trace
-            )
+        transport = open_transport(reader, image, trace=trace, card_timeout=card_timeout,
+                                   transmit_timeout=transmit_timeout)
     with plain_errors(), keys, transport:
         try:
             session = open_session(transport, keys)
