@@ -1,0 +1,36 @@
+"""Typed errors of the card lifecycle."""
+
+from __future__ import annotations
+
+from sscard_issuer.errors import SscardError
+from sscard_issuer.lifecycle.states import ActionKind, CardState, Lang
+
+
+class LifecycleError(SscardError):
+    """Base of every card lifecycle error."""
+
+
+class IllegalTransition(LifecycleError):
+    """``action`` is not allowed on a card in ``state``; ``allowed`` lists what is (nothing changed).
+
+    The message is English and uses the stored codes; :meth:`display` gives the operator's wording.
+    """
+
+    def __init__(self, action: ActionKind, state: CardState, allowed: tuple[ActionKind, ...]) -> None:
+        self.action = action
+        self.state = state
+        self.allowed = allowed
+        listed = ", ".join(a.value for a in allowed) if allowed else f"none ({state.value} is final)"
+        super().__init__(f"{action.value} is not allowed on a card that is {state.value}; allowed: {listed}")
+
+    def display(self, lang: Lang = "zh") -> str:
+        """One line for the operator, in simplified Chinese or English."""
+        allowed = [a.display(lang) for a in self.allowed]
+        if lang == "zh":
+            listed = "、".join(allowed) if allowed else "无（卡片已终结）"
+            return f"卡片当前状态为“{self.state.display('zh')}”，不能办理“{self.action.display('zh')}”；可办理：{listed}"
+        listed = "; ".join(allowed) if allowed else "nothing (the card is final)"
+        return f"The card is {self.state.display('en')}: cannot {self.action.display('en')}. Possible: {listed}."
+
+    def __reduce__(self) -> tuple[type[IllegalTransition], tuple[ActionKind, CardState, tuple[ActionKind, ...]]]:
+        return (type(self), (self.action, self.state, self.allowed))
