@@ -30,6 +30,10 @@ _PROVINCES = frozenset(
 )
 
 # GB 11643 / ISO 7064 MOD 11-2 weights over the first 17 characters, and the check alphabet.
+# A social security number is the holder's 18-character identity number: a citizen's (GB/T 2260
+# area first), a Hong Kong, Macao or Taiwan resident's residence permit (810000, 820000, 830000),
+# or a foreigner's 2023 permanent residence ID (9, then a province) - the same GB 11643 check.
+_SSN_PREFIXES = _PROVINCES | {83} | set(range(90, 100))
 _SSN_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _SSN_CHECK = "10X98765432"
 
@@ -93,8 +97,9 @@ class SocialSecurityNumber:
         object.__setattr__(self, "value", value)
         if not _is_digits(value[:17], 17) or value[17] not in "0123456789X":
             raise FieldError("ssn", "17 digits and a check character 0-9 or X", value)
-        if int(value[:2]) not in _PROVINCES:
-            raise FieldError("ssn", "a GB/T 2260 area code in the first six digits", value[:6])
+        if int(value[:2]) not in _SSN_PREFIXES:
+            raise FieldError("ssn", "a GB/T 2260 area code, 83 (Taiwan residence permit) or 9 "
+                             "(foreigner's permanent residence ID) in the first digits", value[:6])
         try:
             date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
         except ValueError:
@@ -116,8 +121,10 @@ class SocialSecurityNumber:
         return cls(text.strip() if isinstance(text, str) else text)
 
     @property
-    def area_code(self) -> AreaCode:
-        return AreaCode(self.value[:6])
+    def area_code(self) -> AreaCode | None:
+        """The GB/T 2260 area of a citizen's number; None for a Taiwan residence permit (83) or a
+        foreigner's permanent residence ID (9x) number, which name no mainland area."""
+        return AreaCode(self.value[:6]) if int(self.value[:2]) in _PROVINCES else None
 
     @property
     def birth_date(self) -> date:

@@ -75,7 +75,7 @@ def _with_check(first17: str) -> str:
         "1101051949123100XX",
         "１１０１０５１９４９１２３１００２Ｘ",
         _with_check("11010519490231002"),  # 31 February... 1949-02-31
-        _with_check("99010519491231002"),  # no province 99
+        _with_check("00010519491231002"),  # no area starts with 00
         _with_check("10010519491231002"),
         12345,
         None,
