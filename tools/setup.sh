@@ -8,8 +8,9 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
 # pcscd + vpcd: the real PC/SC stack and the virtual reader the simulator plugs into;
-# libpcsclite-dev + gcc: pyscard compiles against them; softhsm2: the PKCS#11 token of the tests.
-PACKAGES=(pcscd libpcsclite-dev vsmartcard-vpcd softhsm2 gcc)
+# libpcsclite-dev + gcc: pyscard compiles against them; softhsm2: the PKCS#11 token of the tests;
+# postgresql: the production registry, which the tests start as a throw-away cluster.
+PACKAGES=(pcscd libpcsclite-dev vsmartcard-vpcd softhsm2 gcc postgresql)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

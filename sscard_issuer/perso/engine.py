@@ -31,10 +31,19 @@ from sscard_issuer.errors import SscardError
 from sscard_issuer.keys import CardKey, KeyClass, KeyStore
 from sscard_issuer.perso.prepare import PersoRecord, allocate_job, check_application
 from sscard_issuer.perso.profile import KeySlot, Profile
-from sscard_issuer.registry import AllocationState, JobState, PersoJob, PersoStep, Registry, StepState
+from sscard_issuer.registry import (
+    AllocationState,
+    CardAllocation,
+    JobState,
+    PersoJob,
+    PersoStep,
+    Registry,
+    StepState,
+)
 from sscard_issuer.transport import Transport, TransportError
 
 UPDATE_CHUNK = 255 - cos.MAC_LENGTH  # data bytes per UPDATE BINARY, leaving room for the MAC
+_UNFINISHED = (JobState.PREPARED, JobState.WRITING)
 
 
 class PersoError(SscardError):
@@ -205,11 +214,7 @@ class Personaliser:
             reason = f"{current}: {exc}"
             self._spoil(job_id, reason)
             raise CardSpoiled(reason) from exc
-        with self.registry.transaction() as session:
-            job = session.get(PersoJob, job_id)
-            assert job is not None
-            job.state = JobState.DONE
-            job.allocation.state = AllocationState.USED
+        self._settle(job_id, JobState.DONE, AllocationState.USED)
         return PersoOutcome(job_id, record, reading, resumed, transport.apdu_count - first_apdu, ran)
 
     def _done_steps(self, job_id: int) -> set[str]:
@@ -234,12 +239,29 @@ class Personaliser:
                                    .values(state=JobState.WRITING))
 
     def _spoil(self, job_id: int, reason: str) -> None:
+        self._settle(job_id, JobState.SPOILED, AllocationState.VOID, reason=reason)
+
+    def _settle(self, job_id: int, state: JobState, numbers: AllocationState, *, reason: str | None = None) -> None:
+        """An unfinished job's final state and its numbers', in one transaction: a compare-and-set on
+        the job's state, so of two personalisers settling one job at once exactly one wins (the
+        other waits for its commit, finds the job settled, changes nothing and is told)."""
         with self.registry.transaction() as session:
-            job = session.get(PersoJob, job_id)
-            assert job is not None
-            job.state = JobState.SPOILED
-            job.reason = reason
-            job.allocation.state = AllocationState.VOID
+            allocation_id = session.execute(
+                update(PersoJob).where(PersoJob.id == job_id, PersoJob.state.in_(_UNFINISHED))
+                .values(state=state, **({"reason": reason} if reason is not None else {}))
+                .returning(PersoJob.allocation_id).execution_options(synchronize_session=False)
+            ).scalar_one_or_none()
+            if allocation_id is None:
+                now = session.scalar(select(PersoJob.state).where(PersoJob.id == job_id))
+                raise PersoError(f"personalisation job {job_id} is already {now.value if now else 'gone'}: "
+                                 f"another personaliser settled it first, so it cannot become {state.value}")
+            changed = session.execute(
+                update(CardAllocation)
+                .where(CardAllocation.id == allocation_id, CardAllocation.state == AllocationState.ALLOCATED)
+                .values(state=numbers).returning(CardAllocation.id).execution_options(synchronize_session=False)
+            ).scalar_one_or_none()
+            if changed is None:  # rolled back: the job stays unfinished
+                raise PersoError(f"the numbers of personalisation job {job_id} are no longer allocated")
 
 
 def _same_person(dated: dict[str, Any], record: PersoRecord) -> bool:

@@ -118,18 +118,24 @@ def check_application(doc: Any, profile: Profile, *, today: date, photo: bytes |
 
 
 def _next_serial(session: Session, area: AreaCode) -> int:
-    row = session.execute(
-        select(AreaSequence).where(AreaSequence.area_code == str(area)).with_for_update()
-    ).scalar_one_or_none()
+    """The area's next serial, counted on in the caller's transaction.
+
+    Two transactions never get one serial: the area's row is locked until commit (SQLite: the
+    whole database, BEGIN IMMEDIATE; PostgreSQL: SELECT ... FOR UPDATE, the second waiting, then
+    reading the first's committed count). An area's first allocation has no row to lock: both may
+    INSERT it; PostgreSQL makes the second wait on the primary key and then fail, and the second
+    then locks and counts on from the first's row (the savepoint keeps its transaction usable).
+    """
+    locked = (select(AreaSequence).where(AreaSequence.area_code == str(area)).with_for_update()
+              .execution_options(populate_existing=True))  # the row as committed, never a stale copy
+    row = session.execute(locked).scalar_one_or_none()
     if row is None:
         try:
             with session.begin_nested():
                 row = AreaSequence(area_code=str(area), next_serial=1)
                 session.add(row)
-        except IntegrityError:  # another process created the area's row first
-            row = session.execute(
-                select(AreaSequence).where(AreaSequence.area_code == str(area)).with_for_update()
-            ).scalar_one()
+        except IntegrityError:  # another transaction created the area's row first
+            row = session.execute(locked).scalar_one()
     serial = row.next_serial
     row.next_serial = serial + 1
     return serial

@@ -7,18 +7,23 @@ production database. The schema is only ever created by the migrations.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 DEFAULT_URL_ENV = "SSCARD_DATABASE_URL"
 _DURABLE = "sscard_durable"
+# Alembic's ``op`` and ``context`` are module-level proxies: one migration at a time per process.
+_MIGRATING = threading.Lock()
+# PostgreSQL: processes opening one new database at once take turns (an advisory lock, per database).
+_MIGRATION_LOCK_KEY = 0x55C4_0001
 
 
 def default_url() -> str:
@@ -29,6 +34,14 @@ def default_url() -> str:
     folder = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "sscard"
     folder.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{folder / 'registry.sqlite3'}"
+
+
+def _with_driver(url: str) -> str:
+    """``postgresql://...`` means psycopg 3, the driver the project installs (not psycopg2)."""
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    return url
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -56,7 +69,7 @@ class Registry:
     """A database with an up-to-date schema; ``transaction()`` gives one committed unit of work."""
 
     def __init__(self, url: str | None = None) -> None:
-        self.url = url or default_url()
+        self.url = _with_driver(url or default_url())
         self.engine: Engine = create_engine(self.url)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
@@ -70,7 +83,10 @@ class Registry:
     def upgrade(self) -> None:
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
-        with self.engine.begin() as connection:
+        with _MIGRATING, self.engine.begin() as connection:
+            # SQLite's BEGIN IMMEDIATE already makes a second opener wait, then find the schema made
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 

@@ -40,9 +40,8 @@ def personaliser(registry: Registry, tmp_path: Path) -> Personaliser:
 
 @pytest.mark.parametrize(("profile_name", "algorithm", "reader"), PROFILES)
 def test_blank_cards_personalise_through_pcsc_and_read_back(
-    attach: Attach, tmp_path: Path, profile_name: str, algorithm: Algorithm, reader: str
+    attach: Attach, tmp_path: Path, registry: Registry, profile_name: str, algorithm: Algorithm, reader: str
 ) -> None:
-    registry = Registry(f"sqlite:///{tmp_path / 'registry.sqlite3'}")
     attach(SimulatedCard(make_blank_card(algorithm=algorithm, out=tmp_path / "card.json")), reader)
     application = {**APPLICATION, "bank_pan": PAN}
     with PcscTransport(reader) as transport:
@@ -53,9 +52,8 @@ def test_blank_cards_personalise_through_pcsc_and_read_back(
     assert "record:EF06:4E" in outcome.steps_run
 
 
-def test_power_cuts_over_vpcd_resume(attach: Attach, tmp_path: Path) -> None:
+def test_power_cuts_over_vpcd_resume(attach: Attach, tmp_path: Path, registry: Registry) -> None:
     """A few cut positions through the real stack (the full matrix runs in-process)."""
-    registry = Registry(f"sqlite:///{tmp_path / 'registry.sqlite3'}")
     for k in (3, 17, 40):
         path = tmp_path / f"card{k}.json"
         card = SimulatedCard(make_blank_card(algorithm=Algorithm.DES3, out=path))
@@ -77,14 +75,14 @@ def test_power_cuts_over_vpcd_resume(attach: Attach, tmp_path: Path) -> None:
     assert len(set(numbers)) == len(numbers) == 3  # no number given to two cards
 
 
-def test_personalise_command_then_read_command(attach: Attach, tmp_path: Path) -> None:
+def test_personalise_command_then_read_command(attach: Attach, tmp_path: Path, database_url: str) -> None:
     (tmp_path / "app.json").write_text(json.dumps(APPLICATION, ensure_ascii=False), encoding="utf-8")
     attach(SimulatedCard(make_blank_card(algorithm=Algorithm.DES3, out=tmp_path / "card.json")), READER_1)
     env = {**os.environ, "SSCARD_LANG": "en"}
     sscard = [sys.executable, "-m", "sscard_issuer"]
     perso = subprocess.run(
         [*sscard, "card", "personalise", "--applicant", str(tmp_path / "app.json"), "--profile", "ssc2-3des",
-         "--reader", READER_1, "--database", f"sqlite:///{tmp_path / 'r.sqlite3'}", "--json"],
+         "--reader", READER_1, "--database", database_url, "--json"],
         capture_output=True, text=True, timeout=120, env=env,
     )
     assert perso.returncode == 0, perso.stderr
@@ -96,7 +94,7 @@ def test_personalise_command_then_read_command(attach: Attach, tmp_path: Path) -
     assert json.loads(read.stdout) == json.loads(perso.stdout)
     again = subprocess.run(
         [*sscard, "card", "personalise", "--applicant", str(tmp_path / "app.json"), "--profile", "ssc2-3des",
-         "--reader", READER_1, "--database", f"sqlite:///{tmp_path / 'r.sqlite3'}"],
+         "--reader", READER_1, "--database", database_url],
         capture_output=True, text=True, timeout=120, env=env,
     )
     assert again.returncode == 6 and "not blank" in again.stderr

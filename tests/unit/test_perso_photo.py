@@ -29,12 +29,12 @@ def jpeg(size: int) -> bytes:
     return b"\xff\xd8" + os.urandom(size - 4) + b"\xff\xd9"
 
 
-def test_the_photo_is_written_in_chunks_and_reads_back(tmp_path: Path) -> None:
+def test_the_photo_is_written_in_chunks_and_reads_back(tmp_path: Path, registry: Registry) -> None:
     photo = jpeg(1000)  # four UPDATE BINARY chunks of 251 bytes
     keys = DevKeyStore.default()
     card = SimulatedCard(make_blank_card(algorithm=Algorithm.DES3, out=tmp_path / "card.json"))
     transport = InProcessTransport(card)
-    outcome = Personaliser(Registry(f"sqlite:///{tmp_path / 'r.db'}"), keys, today=date(2026, 11, 29)).personalise(
+    outcome = Personaliser(registry, keys, today=date(2026, 11, 29)).personalise(
         transport, APPLICATION, load_profile("ssc2-3des"), photo=photo)
     assert [s for s in outcome.steps_run if s.startswith("photo:")] == ["photo:0", "photo:251", "photo:502", "photo:753"]
     assert bytes.fromhex(CardImage.load(tmp_path / "card.json").applets["ssse"]["binary"]["EF08"]) == photo
@@ -51,10 +51,10 @@ def test_the_photo_is_written_in_chunks_and_reads_back(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("bad", [b"GIF89a" + bytes(100), jpeg(ssc.PHOTO_WRITABLE + 1)])
-def test_a_photo_that_is_not_a_jpeg_or_too_large_is_refused_before_any_apdu(tmp_path: Path, bad: bytes) -> None:
+def test_a_photo_that_is_not_a_jpeg_or_too_large_is_refused_before_any_apdu(registry: Registry, bad: bytes) -> None:
     card = SimulatedCard(make_blank_card(algorithm=Algorithm.DES3))
     transport = InProcessTransport(card)
     with pytest.raises(ValidationError, match="photo"):
-        Personaliser(Registry(f"sqlite:///{tmp_path / 'r.db'}"), DevKeyStore.default()).personalise(
+        Personaliser(registry, DevKeyStore.default()).personalise(
             transport, APPLICATION, load_profile("ssc2-3des"), photo=bad)
     assert transport.apdu_count == 0

@@ -4,10 +4,8 @@ for good in one registry transaction."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import date
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -62,13 +60,6 @@ def faults(doc: Any, profile: Profile, **kwargs: Any) -> dict[str, FieldError]:
     fields = [e.field for e in exc.value.errors]
     assert len(fields) == len(set(fields)), f"one error per field: {fields}"
     return {e.field: e for e in exc.value.errors}
-
-
-@pytest.fixture
-def registry(tmp_path: Path) -> Iterator[Registry]:
-    reg = Registry(f"sqlite:///{tmp_path / 'registry.sqlite3'}")
-    yield reg
-    reg.close()
 
 
 # -- the application -------------------------------------------------------------------------------

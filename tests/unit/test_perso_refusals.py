@@ -4,7 +4,6 @@ unfinished job resumes only for its own applicant, a spoiled card voids its numb
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -51,13 +50,6 @@ ANOTHER: dict[str, str] = {
 }
 PAN = "6217000000000000004"  # Luhn-valid
 NO_SUCH_BANK_AID = bytes.fromhex("A0000003330101FF")
-
-
-@pytest.fixture
-def registry(tmp_path: Path) -> Iterator[Registry]:
-    reg = Registry(f"sqlite:///{tmp_path / 'registry.sqlite3'}")
-    yield reg
-    reg.close()
 
 
 def blank_card(tmp_path: Path, algorithm: Algorithm = Algorithm.DES3) -> SimulatedCard:

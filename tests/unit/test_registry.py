@@ -1,19 +1,21 @@
-"""The registry on a real SQLite file: the migration builds what the models describe, the
-constraints that keep card numbers unique hold, and two processes allocating at once never
-hand out one number twice."""
+"""The registry on a real SQLite file and a real PostgreSQL database (every test runs on both):
+the migration builds what the models describe, the constraints that keep card numbers unique
+hold, and two processes allocating at once never hand out one number twice."""
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
-from collections.abc import Iterator
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import Connection, event, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from sscard_issuer.perso import load_profile
@@ -31,6 +33,7 @@ from sscard_issuer.registry import (
 )
 from sscard_issuer.registry.database import DEFAULT_URL_ENV
 from sscard_issuer.registry.models import Base
+from tests.pg import NewDatabaseUrl
 
 TODAY = date(2026, 3, 2)
 APPLICATION = {
@@ -38,17 +41,6 @@ APPLICATION = {
     "birthplace": "450103", "birth_date": "1985-06-15", "area_code": "450100",
 }
 CARD_SERIAL = bytes.fromhex("0011223344556677")
-
-
-def url(path: Path) -> str:
-    return f"sqlite:///{path / 'registry.sqlite3'}"
-
-
-@pytest.fixture
-def registry(tmp_path: Path) -> Iterator[Registry]:
-    reg = Registry(url(tmp_path))
-    yield reg
-    reg.close()
 
 
 def allocation(area: str = "450100", serial: int = 1, number: str = "A00000001",
@@ -68,12 +60,12 @@ def test_the_migrated_schema_is_what_the_models_describe(registry: Registry) -> 
     assert differences == []
 
 
-def test_the_schema_is_made_by_the_migrations_and_reopening_changes_nothing(tmp_path: Path) -> None:
-    first = Registry(url(tmp_path))
+def test_the_schema_is_made_by_the_migrations_and_reopening_changes_nothing(database_url: str) -> None:
+    first = Registry(database_url)
     with first.transaction() as session:
         session.add(AreaSequence(area_code="450100", next_serial=7))
     first.close()
-    again = Registry(url(tmp_path))  # runs "upgrade head" again: a no-op on an up-to-date file
+    again = Registry(database_url)  # runs "upgrade head" again: a no-op on an up-to-date file
     with again.engine.connect() as connection:
         heads = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
         tables = set(inspect(connection).get_table_names())
@@ -172,10 +164,10 @@ def test_a_job_keeps_its_states_steps_and_timestamps(registry: Registry) -> None
 # -- two writers at once ----------------------------------------------------------------------------
 
 
-def test_two_registries_allocating_at_once_never_share_a_number(tmp_path: Path) -> None:
+def test_two_registries_allocating_at_once_never_share_a_number(database_url: str) -> None:
     profile = load_profile("ssc3-sm4")
     dated = check_application(APPLICATION, profile, today=TODAY)
-    registries = [Registry(url(tmp_path)), Registry(url(tmp_path))]
+    registries = [Registry(database_url), Registry(database_url)]
     start = threading.Barrier(len(registries))
 
     def allocate(registry: Registry) -> list[tuple[str, str]]:
@@ -196,7 +188,7 @@ def test_two_registries_allocating_at_once_never_share_a_number(tmp_path: Path) 
     assert len(made) == 100
     assert len({number for number, _ in made}) == 100
     assert len({card_id for _, card_id in made}) == 100
-    check = Registry(url(tmp_path))
+    check = Registry(database_url)
     with check.transaction() as session:
         serials = session.execute(select(CardAllocation.serial).order_by(CardAllocation.serial)).scalars().all()
         sequence = session.get(AreaSequence, "450100")
@@ -204,3 +196,135 @@ def test_two_registries_allocating_at_once_never_share_a_number(tmp_path: Path) 
         assert sequence.next_serial == 101
     check.close()
     assert serials == list(range(1, 101))
+
+
+# -- the same promises where writers really overlap (PostgreSQL's row locks, SQLite's one writer) ----
+
+
+def _open_registry(url: str, start: Any) -> None:
+    """A process opening the registry (so migrating it) when the others do; a failure's traceback
+    goes to the captured stderr and its exit code to the test."""
+    start.wait(timeout=30)
+    Registry(url).close()
+
+
+def test_processes_opening_a_new_database_at_once_migrate_it_once(database_url: str) -> None:
+    context = multiprocessing.get_context("fork")  # no re-import: the processes start in milliseconds
+    start = context.Barrier(3)
+    processes = [context.Process(target=_open_registry, args=(database_url, start)) for _ in range(3)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=60)
+    assert [p.exitcode for p in processes] == [0, 0, 0]
+    registry = Registry(database_url)
+    with registry.engine.connect() as connection:
+        heads = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    registry.close()
+    assert heads == ["0001"]
+
+
+def _synchronous_commit(connection: Connection) -> str:
+    if connection.dialect.name == "postgresql":
+        return str(connection.exec_driver_sql("SHOW synchronous_commit").scalar())
+    level = connection.exec_driver_sql("PRAGMA synchronous").scalar_one()
+    return {1: "off", 2: "on"}[int(level)]  # SQLite NORMAL: WAL not flushed per commit; FULL: flushed
+
+
+def test_a_transaction_that_need_not_survive_a_host_crash_skips_the_flush_and_only_it(database_url: str) -> None:
+    registry = Registry(database_url)
+    if registry.engine.dialect.name == "postgresql":  # the test cluster runs with it off; this database not
+        with registry.engine.connect() as connection:
+            connection.execute(text(f'ALTER DATABASE "{registry.engine.url.database}" SET synchronous_commit = on'))
+            connection.commit()
+        registry.engine.dispose()  # new connections take the database's setting
+    seen = []
+    with registry.transaction() as session:
+        seen.append(_synchronous_commit(session.connection()))
+    with registry.transaction(durable=False) as session:
+        seen.append(_synchronous_commit(session.connection()))
+        session.add(AreaSequence(area_code="450100", next_serial=1))  # and the work is done in it
+    with registry.transaction() as session:
+        seen.append(_synchronous_commit(session.connection()))
+        assert session.get(AreaSequence, "450100") is not None
+    with registry.connection(durable=False) as connection:
+        seen.append(_synchronous_commit(connection))
+    with registry.connection() as connection:
+        seen.append(_synchronous_commit(connection))
+    registry.close()
+    assert seen == ["on", "off", "on", "off", "on"]  # PostgreSQL: SET LOCAL ends with its transaction
+
+
+def _waiting_on_a_lock(registry: Registry) -> int:
+    with registry.engine.connect() as connection:
+        return int(connection.execute(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )).scalar_one())
+
+
+def test_two_first_allocations_of_a_new_area_both_succeed_with_different_serials(database_url: str) -> None:
+    """The area's row does not exist yet, so there is nothing to lock: both transactions insert it.
+
+    PostgreSQL holds the second INSERT on the primary key until the first commits, then fails it;
+    the second rolls back to its savepoint and counts on from the first's row. (SQLite makes the
+    second wait at BEGIN IMMEDIATE and it finds the row.)
+    """
+    profile = load_profile("ssc3-sm4")
+    dated = check_application(APPLICATION, profile, today=TODAY)
+    first, second = Registry(database_url), Registry(database_url)
+    savepoints_undone = []
+    event.listen(second.engine, "rollback_savepoint", lambda *_: savepoints_undone.append(1))
+    on_postgresql = first.engine.dialect.name == "postgresql"
+
+    def allocate_second() -> str:
+        with second.transaction() as session:
+            _job, record = allocate_job(session, dated, profile, card_serial=CARD_SERIAL)
+        return str(record.applicant.card_number)
+
+    with ThreadPoolExecutor(max_workers=1) as pool, first.transaction() as session:
+        _job, record = allocate_job(session, dated, profile, card_serial=CARD_SERIAL)  # inserted, not committed
+        later = pool.submit(allocate_second)
+        deadline = time.monotonic() + 10
+        while on_postgresql and _waiting_on_a_lock(first) == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if not on_postgresql:
+            time.sleep(0.1)  # the second is in BEGIN IMMEDIATE's busy wait
+        assert not later.done()
+    assert str(record.applicant.card_number) == "A00000001"
+    assert later.result(timeout=30) == "A00000002"
+    assert savepoints_undone == ([1] if on_postgresql else [])
+    first.close()
+    second.close()
+
+
+def test_many_writers_on_one_new_area_get_distinct_numbers(database_url: str) -> None:
+    threads, each = 6, 15
+    profile = load_profile("ssc3-sm4")
+    dated = check_application(APPLICATION, profile, today=TODAY)
+    registries = [Registry(database_url) for _ in range(threads)]
+    start = threading.Barrier(threads)
+
+    def allocate(registry: Registry) -> list[tuple[str, str]]:
+        start.wait()
+        made = []
+        for _ in range(each):
+            with registry.transaction() as session:
+                _job, record = allocate_job(session, dated, profile, card_serial=CARD_SERIAL)
+            made.append((str(record.applicant.card_number), record.card_id.hex))
+        return made
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        made = [pair for made in pool.map(allocate, registries) for pair in made]  # errors raised here
+    for registry in registries:
+        registry.close()
+    assert len({number for number, _ in made}) == len({card_id for _, card_id in made}) == threads * each
+    assert sorted(number for number, _ in made) == [f"A{n:08d}" for n in range(1, threads * each + 1)]
+
+
+def test_a_plain_postgresql_url_means_the_installed_driver(new_database_url: NewDatabaseUrl) -> None:
+    url = new_database_url("postgresql").replace("postgresql+psycopg://", "postgresql://")
+    registry = Registry(url)  # not psycopg2, which the project does not install
+    assert registry.engine.dialect.driver == "psycopg"
+    with registry.transaction() as session:
+        assert session.scalar(text("SELECT 1")) == 1
+    registry.close()

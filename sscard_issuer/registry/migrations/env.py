@@ -7,6 +7,8 @@ from sscard_issuer.registry.models import Base
 connection = context.config.attributes.get("connection")
 if connection is None:
     raise RuntimeError("run migrations through sscard_issuer.registry.Registry")
+# batch mode: SQLite's ALTER TABLE cannot change a column, so Alembic copies the table there; on
+# PostgreSQL the same batch operations run as plain ALTER TABLE statements.
 context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
 with context.begin_transaction():
     context.run_migrations()
