@@ -50,9 +50,10 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     # begins every transaction itself.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
+    # the timeout first: switching to WAL needs a lock another opener may hold for a moment
+    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
 
 
