@@ -24,10 +24,6 @@ from sscard_issuer.card.reader import read_card
 from sscard_issuer.cli.common import card_algorithm, err, plain_errors, show_reading
 from sscard_issuer.crypto import Algorithm
 from sscard_issuer.keys import DevKeyStore
-from sscard_issuer.perso import Personaliser, load_profile
-from sscard_issuer.perso.prepare import ALLOCATED_FIELDS
-from sscard_issuer.perso.wiring import application_hooks
-from sscard_issuer.registry import Registry
 from sscard_issuer.sim.make_card import make_blank_card
 from sscard_issuer.sim.runtime import SimulatedCard
 from sscard_issuer.sim.vpcd import DEBIAN_VPCD_READERS, VpcdLink
@@ -44,6 +40,8 @@ def sample_applicant() -> Applicant:
 
 def sample_application() -> dict[str, Any]:
     """The sample applicant as an application for personalisation: no allocated fields."""
+    from sscard_issuer.perso.prepare import ALLOCATED_FIELDS
+
     return {**{k: v for k, v in _sample().items() if k not in ALLOCATED_FIELDS}, "bank_pan": SAMPLE_BANK_PAN}
 
 
@@ -60,6 +58,10 @@ def demo(
     reader: Annotated[str, typer.Option(help="vpcd reader to use.")] = "Virtual PCD 00 00",
 ) -> None:
     """Personalise a blank simulated card for the sample applicant through PC/SC, then read it."""
+    from sscard_issuer.perso import Personaliser, load_profile  # the heavy stack: here only
+    from sscard_issuer.perso.wiring import application_hooks
+    from sscard_issuer.registry import Registry
+
     with plain_errors():
         alg = card_algorithm(algorithm)
     folder = out or Path(tempfile.mkdtemp(prefix="sscard-demo-"))

@@ -21,7 +21,7 @@ from sscard_issuer.card.reader import CardDataError, PinError, PinLocked, WrongP
 from sscard_issuer.cli.messages import text
 from sscard_issuer.errors import FieldError, SscardError, ValidationError
 from sscard_issuer.keys import KeyStoreError
-from sscard_issuer.perso import CardSpoiled, PersoError, PersoInterrupted
+from sscard_issuer.perso.errors import CardSpoiled, PersoError, PersoInterrupted
 from sscard_issuer.sim.image import ImageError
 from sscard_issuer.transport.errors import (
     CardMute,

@@ -12,13 +12,12 @@ from rich.table import Table
 
 from sscard_issuer.cli.common import err, open_key_store, open_transport, out, plain_errors, show_reading
 from sscard_issuer.errors import FieldError
-from sscard_issuer.perso import Personaliser, load_profile, profile_names
-from sscard_issuer.perso.wiring import application_hooks
-from sscard_issuer.registry import Registry
 
 
 def profiles() -> None:
     """List the personalisation profiles."""
+    from sscard_issuer.perso import load_profile, profile_names
+
     table = Table("profile", "title", "algorithm", "keys", "records", "PKI", "bank")
     with plain_errors():
         for name in profile_names():
@@ -48,6 +47,12 @@ def personalise(
         except (OSError, ValueError) as exc:
             raise FieldError("applicant", f"a readable JSON file ({exc})") from None
         photo_bytes = photo.read_bytes() if photo is not None else None
+        # the personalisation stack (SQLAlchemy, Alembic, SM2, GP) is imported by the commands that
+        # use it, so that reading a card starts fast
+        from sscard_issuer.perso import Personaliser, load_profile
+        from sscard_issuer.perso.wiring import application_hooks
+        from sscard_issuer.registry import Registry
+
         chosen = load_profile(profile)
         keys = open_key_store(keyset, None, None)
         registry = Registry(database)

@@ -29,6 +29,7 @@ from sscard_issuer.card.reader import CardReading, SsseSession, read_card
 from sscard_issuer.crypto import Algorithm
 from sscard_issuer.errors import SscardError
 from sscard_issuer.keys import CardKey, KeyClass, KeyStore
+from sscard_issuer.perso.errors import CardSpoiled, PersoError, PersoInterrupted
 from sscard_issuer.perso.prepare import PersoRecord, allocate_job, check_application
 from sscard_issuer.perso.profile import KeySlot, Profile
 from sscard_issuer.registry import (
@@ -44,22 +45,6 @@ from sscard_issuer.transport import Transport, TransportError
 
 UPDATE_CHUNK = 255 - cos.MAC_LENGTH  # data bytes per UPDATE BINARY, leaving room for the MAC
 _UNFINISHED = (JobState.PREPARED, JobState.WRITING)
-
-
-class PersoError(SscardError):
-    """Personalisation could not start or go on (the card or the request is not right for it)."""
-
-
-class PersoInterrupted(PersoError):
-    """The card went away mid-way (power, removal, reader); run again on the same card to resume."""
-
-
-class CardSpoiled(PersoError):
-    """The card cannot be personalised; it goes to the reject box. ``reason`` says why."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(f"card spoiled: {reason}")
 
 
 @dataclass

@@ -209,7 +209,9 @@ def _open_registry(url: str, start: Any) -> None:
 
 
 def test_processes_opening_a_new_database_at_once_migrate_it_once(database_url: str) -> None:
-    context = multiprocessing.get_context("fork")  # no re-import: the processes start in milliseconds
+    # spawn, not fork: forking this test process (threads of earlier tests still running) can copy
+    # a held lock into a child, which then stalls holding the database; real processes start fresh
+    context = multiprocessing.get_context("spawn")
     start = context.Barrier(3)
     processes = [context.Process(target=_open_registry, args=(database_url, start)) for _ in range(3)]
     for process in processes:
