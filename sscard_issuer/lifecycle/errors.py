@@ -34,3 +34,36 @@ class IllegalTransition(LifecycleError):
 
     def __reduce__(self) -> tuple[type[IllegalTransition], tuple[ActionKind, CardState, tuple[ActionKind, ...]]]:
         return (type(self), (self.action, self.state, self.allowed))
+
+
+class CardNotFound(LifecycleError):
+    """No card answers to the reference, card identification code or social security number given."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.message_zh = f"找不到卡片：{key}"
+        super().__init__(f"no card found for {key!r}")
+
+
+class ConcurrentChange(LifecycleError):
+    """The card (or application) changed since the caller read it; nothing was changed by this call."""
+
+    def __init__(self, subject: str, expected_version: int, current_version: int) -> None:
+        self.subject = subject
+        self.expected_version = expected_version
+        self.current_version = current_version
+        self.message_zh = f"{subject} 已被他人修改（版本 {expected_version} → {current_version}），请刷新后重试"
+        super().__init__(f"{subject} was changed meanwhile (version {expected_version} is now "
+                         f"{current_version}); read it again and retry")
+
+
+class NotEligible(LifecycleError):
+    """The registry refuses the application; ``code`` is stable, the messages say why and what to do."""
+
+    def __init__(self, code: str, message: str, message_zh: str) -> None:
+        self.code = code
+        self.message_zh = message_zh
+        super().__init__(message)
+
+    def message(self, lang: Lang = "zh") -> str:
+        return str(self) if lang == "en" else self.message_zh

@@ -1,6 +1,16 @@
 """The registry: records that must survive any crash (SQLAlchemy; SQLite or PostgreSQL)."""
 
+from sscard_issuer.registry.audit import AuditEntry, AuditHead, AuditProblem, AuditReport, AuditTampered
 from sscard_issuer.registry.database import Registry, default_url
+from sscard_issuer.registry.holders import (
+    Application,
+    ApplicationBatch,
+    Card,
+    CardEventRow,
+    EventConsumer,
+    IdentityDocumentRow,
+    Person,
+)
 from sscard_issuer.registry.models import (
     AllocationState,
     AreaSequence,
@@ -10,15 +20,45 @@ from sscard_issuer.registry.models import (
     PersoStep,
     StepState,
 )
+from sscard_issuer.registry.office import (
+    ApprovalKind,
+    ApprovalRequest,
+    ApprovalState,
+    Operator,
+    Outlet,
+    Role,
+    StockKind,
+    StockMovement,
+)
 
 __all__ = [
     "AllocationState",
+    "Application",
+    "ApplicationBatch",
+    "ApprovalKind",
+    "ApprovalRequest",
+    "ApprovalState",
     "AreaSequence",
+    "AuditEntry",
+    "AuditHead",
+    "AuditProblem",
+    "AuditReport",
+    "AuditTampered",
+    "Card",
     "CardAllocation",
+    "CardEventRow",
+    "EventConsumer",
+    "IdentityDocumentRow",
     "JobState",
+    "Operator",
+    "Outlet",
     "PersoJob",
     "PersoStep",
+    "Person",
     "Registry",
+    "Role",
     "StepState",
+    "StockKind",
+    "StockMovement",
     "default_url",
 ]

@@ -36,6 +36,7 @@ from sscard_issuer.registry.models import Base
 from tests.pg import NewDatabaseUrl
 
 TODAY = date(2026, 3, 2)
+HEAD_REVISION = "0002"
 APPLICATION = {
     "name": "李秀英", "ssn": "450103198506151231", "sex": "1", "ethnicity": "01",
     "birthplace": "450103", "birth_date": "1985-06-15", "area_code": "450100",
@@ -222,8 +223,10 @@ def test_processes_opening_a_new_database_at_once_migrate_it_once(database_url: 
     registry = Registry(database_url)
     with registry.engine.connect() as connection:
         heads = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+        outlets = connection.execute(text("SELECT count(*) FROM outlet")).scalar_one()
     registry.close()
-    assert heads == ["0001"]
+    assert heads == [HEAD_REVISION]
+    assert outlets == 14  # the seeded directory, inserted once
 
 
 def _synchronous_commit(connection: Connection) -> str:

@@ -2,6 +2,7 @@
 
 from alembic import context
 
+import sscard_issuer.registry  # noqa: F401 - every table module registers on Base
 from sscard_issuer.registry.models import Base
 
 connection = context.config.attributes.get("connection")
