@@ -133,7 +133,8 @@ class Office:
         self.hooks: list[ledger.TransitionHook] = []
 
     @contextmanager
-    def _transaction(self) -> Iterator[Session]:
+    def transaction(self) -> Iterator[Session]:
+        """One registry transaction; the lifecycle events it logged are published after commit."""
         with self.registry.transaction() as session:
             yield session
             logged: list[CardEvent] = session.info.get(ledger.LOGGED_EVENTS, [])
@@ -144,7 +145,7 @@ class Office:
 
     def add_operator(self, actor: Actor | None, *, username: str, display_name: str, role: Role,
                      outlet_code: str | None = None, password: str | None = None) -> Actor:
-        with self._transaction() as session:
+        with self.transaction() as session:
             return staff.add_operator(session, actor, username=username, display_name=display_name, role=role,
                                       outlet_code=outlet_code, password=password, at=self.clock())
 
@@ -165,11 +166,11 @@ class Office:
             return list(session.execute(select(Outlet).order_by(Outlet.code)).scalars())
 
     def set_outlet(self, actor: Actor, code: str, **settings: bool | None) -> Outlet:
-        with self._transaction() as session:
+        with self.transaction() as session:
             return staff.set_outlet(session, actor, code, at=self.clock(), **settings)
 
     def enrol(self, actor: Actor, applicant: Applicant, *, insured_since: date) -> int:
-        with self._transaction() as session:
+        with self.transaction() as session:
             return staff.enrol(session, actor, applicant, insured_since=insured_since, at=self.clock()).id
 
     # -- applications -----------------------------------------------------------------------------
@@ -183,7 +184,7 @@ class Office:
                              "made with replace)", request.kind.value)
         at = self.clock()
         checked = check_request(request, on=at.date(), photo_rules=self.settings.photo)
-        with self._transaction() as session:
+        with self.transaction() as session:
             outlet = staff.outlet(session, where)
             self._check_outlet_takes(session, outlet, request)
             person = filing.lock_person(session, request.applicant.document)
@@ -205,7 +206,7 @@ class Office:
         """The EMS item number of a mailed card (checked with its S10 check digit)."""
         actor.require(Permission.CARD_OPERATION)
         number = check_tracking_number(tracking_number)
-        with self._transaction() as session:
+        with self.transaction() as session:
             application = session.get(Application, application_id)
             if application is None:
                 raise FieldError("application", "the number of an application", application_id)
@@ -221,7 +222,7 @@ class Office:
     def status(self, actor: Actor, key: str) -> CardStatus:
         """The card's status; a temporary loss that ran out is settled (a transition) first."""
         actor.require(Permission.VIEW)
-        with self._transaction() as session:
+        with self.transaction() as session:
             row = ledger.find_card(session, key, lock=True)
             ledger.settle_row(session, row, at=self.clock(), hooks=tuple(self.hooks))
             return self._status(session, row)
@@ -254,7 +255,7 @@ class Office:
              permission: Permission = Permission.CARD_OPERATION) -> CardStatus:
         where = None if actor.is_system else actor.where(None)
         actor.require(permission, outlet_code=where)
-        with self._transaction() as session:
+        with self.transaction() as session:
             row, _ = ledger.transition(session, key, action, at=self.clock(), actor=actor, outlet_code=where,
                                        settings=self.settings.lifecycle, expected_version=expected_version,
                                        hooks=tuple(self.hooks))
@@ -294,7 +295,7 @@ class Office:
         where = actor.where(None)
         actor.require(Permission.CARD_OPERATION, outlet_code=where)
         at = self.clock()
-        with self._transaction() as session:
+        with self.transaction() as session:
             outlet = staff.outlet(session, where)
             old = ledger.find_card(session, key, lock=True)
             if expected_version is not None and old.version != expected_version:
@@ -327,7 +328,7 @@ class Office:
             refs = session.execute(select(Card.card_ref).where(Card.state == CardState.TEMPORARILY_LOST.value,
                                                                Card.loss_expires_at <= now)).scalars().all()
         for ref in refs:
-            with self._transaction() as session:
+            with self.transaction() as session:
                 row = ledger.find_card(session, ref, lock=True)
                 settled += bool(ledger.settle_row(session, row, at=now, hooks=tuple(self.hooks))[1])
         return settled
@@ -360,13 +361,13 @@ class Office:
     # -- stock and dual control -----------------------------------------------------------------------
 
     def receive_stock(self, actor: Actor, quantity: int, *, reference: str | None = None) -> stock.StockSummary:
-        with self._transaction() as session:
+        with self.transaction() as session:
             movement = stock.record(session, actor, StockKind.RECEIVED, quantity, at=self.clock(), reference=reference)
             return stock.summary(session, movement.outlet_code)
 
     def record_stock(self, actor: Actor, kind: StockKind, quantity: int = 1, *, reference: str | None = None,
                      outlet_code: str | None = None) -> None:
-        with self._transaction() as session:
+        with self.transaction() as session:
             stock.record(session, actor, kind, quantity, at=self.clock(), reference=reference, outlet_code=outlet_code)
 
     def stock(self, actor: Actor, outlet_code: str | None = None) -> stock.StockSummary:
@@ -377,11 +378,11 @@ class Office:
             return stock.summary(session, where)
 
     def request_approval(self, actor: Actor, kind: ApprovalKind, quantity: int, *, reason: str) -> int:
-        with self._transaction() as session:
+        with self.transaction() as session:
             return stock.request_approval(session, actor, kind, quantity, reason=reason, at=self.clock()).id
 
     def decide(self, actor: Actor, request_id: int, *, approve: bool) -> ApprovalRequest:
-        with self._transaction() as session:
+        with self.transaction() as session:
             return stock.decide(session, actor, request_id, approve=approve, at=self.clock())
 
     # -- audit -------------------------------------------------------------------------------------------
