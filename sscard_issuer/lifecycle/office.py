@@ -41,6 +41,7 @@ from sscard_issuer.lifecycle.actions import (
     CancelLoss,
     ChangePin,
     Collect,
+    Expire,
     LossKind,
     Produce,
     Replace,
@@ -52,7 +53,7 @@ from sscard_issuer.lifecycle.bus import EventBus
 from sscard_issuer.lifecycle.codec import event_from_json
 from sscard_issuer.lifecycle.errors import ConcurrentChange, NotEligible
 from sscard_issuer.lifecycle.events import CardEvent
-from sscard_issuer.lifecycle.machine import available_actions, effective_state
+from sscard_issuer.lifecycle.machine import apply, available_actions, effective_state
 from sscard_issuer.lifecycle.record import LifecycleSettings
 from sscard_issuer.lifecycle.states import CardState
 from sscard_issuer.registry import Registry, audit
@@ -233,7 +234,7 @@ class Office:
         application = session.get(Application, row.application_id)
         person = session.get(Person, row.person_id)
         assert application is not None and person is not None
-        names = dict(session.execute(select(Operator.id, Operator.username)).tuples().all())
+        names = {row.id: row.username for row in session.execute(select(Operator.id, Operator.username))}
         history = tuple(
             HistoryLine(e.at, e.action, e.source, e.target, names.get(e.operator_id) if e.operator_id else "system",
                         e.outlet_code)
@@ -288,6 +289,10 @@ class Office:
     def collect(self, actor: Actor, key: str, *, expected_version: int | None = None) -> CardStatus:
         return self._act(actor, key, Collect(), expected_version=expected_version)
 
+    def expire(self, actor: Actor, key: str, *, expected_version: int | None = None) -> CardStatus:
+        """The end of the card's validity."""
+        return self._act(actor, key, Expire(), expected_version=expected_version)
+
     def replace(self, actor: Actor, key: str, *, photo: bytes | None, delivery: Delivery | None = None,
                 instant: bool = False, expected_version: int | None = None) -> filing.Filed:
         """Replace the card (补换): the old one dead for good, a new application and card at applied,
@@ -300,6 +305,9 @@ class Office:
             old = ledger.find_card(session, key, lock=True)
             if expected_version is not None and old.version != expected_version:
                 raise ConcurrentChange(f"card {old.card_ref}", expected_version, old.version)
+            new_ref = filing.new_card_ref()
+            # the lifecycle's refusal first: it names the state and what is possible
+            outcome = apply(ledger.record_of(old), Replace(new_ref), at=at, settings=self.settings.lifecycle)
             person = session.get(Person, old.person_id)
             application = session.get(Application, old.application_id)
             assert person is not None and application is not None
@@ -314,9 +322,7 @@ class Office:
             self._check_outlet_takes(session, outlet, request)
             person = filing.lock_person(session, request.applicant.document)
             filing.check_eligible(session, person, replacing=old)
-            new_ref = filing.new_card_ref()
-            ledger.transition(session, old.card_ref, Replace(new_ref), at=at, actor=actor, outlet_code=where,
-                              settings=self.settings.lifecycle, hooks=tuple(self.hooks))
+            ledger.store(session, old, outcome, actor=actor, outlet_code=where, hooks=tuple(self.hooks))
             return filing.insert_application(session, checked, person, outlet=outlet, actor=actor, at=at,
                                              kind=ApplicationKind.REPLACEMENT, replaces=old.card_ref,
                                              card_ref=new_ref, hooks=tuple(self.hooks))
