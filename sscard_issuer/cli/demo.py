@@ -1,10 +1,13 @@
 """``sscard demo``: the main job on the embedded defaults, end to end.
 
-A blank third-generation card goes into a vpcd reader behind the real pcscd (started here if it
-is not running); it is personalised for the sample applicant (keys, PIN, records, the PKI
-application with certificates from the test CA, the bank application over a GlobalPlatform secure
-channel), then read back the way a national terminal reads it. Everything lands in ``--out``:
-the card image, the registry, the reading. ``--in-process`` skips PC/SC.
+The sample applicant, enrolled in social insurance, applies at a service hall for instant issuance
+(documents and photo checked, eligibility decided by the registry). A blank third-generation card
+goes into a vpcd reader behind the real pcscd (started here if it is not running); it is
+personalised for the applicant (keys, PIN, records, the PKI application with certificates from
+the test CA, the bank application over a GlobalPlatform secure channel), handed over, activated,
+then read back the way a national terminal reads it. A temporary loss report and its cancellation
+close the story; the audit log is verified. Everything lands in ``--out``: the card image, the
+registry (a fresh one each run), the reading. ``--in-process`` skips PC/SC.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import json
 import tempfile
 import time
 from contextlib import ExitStack
+from datetime import date
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -73,6 +77,11 @@ def demo(
         err.print(line, markup=False)
 
     with plain_errors(), ExitStack() as stack:
+        for stale in ("registry.sqlite3", "registry.sqlite3-wal", "registry.sqlite3-shm"):
+            (folder / stale).unlink(missing_ok=True)  # a demo starts from an empty registry
+        registry = Registry(f"sqlite:///{folder / 'registry.sqlite3'}")
+        stack.callback(registry.close)
+        office, operator, card_ref = _application(registry, say)
         image = make_blank_card(algorithm=alg, keys=keys, out=folder / "card.json")
         say(f"1. blank {alg.value} card made -> {image.path}")
         card = SimulatedCard(image)
@@ -88,8 +97,6 @@ def demo(
             wait_for_reader_state(reader, present=True)
             say(f"2. card inserted in {reader!r} (pcscd {'started' if pcscd.owned else 'running'})")
             transport = stack.enter_context(PcscTransport(reader, card_timeout=10))
-        registry = Registry(f"sqlite:///{folder / 'registry.sqlite3'}")
-        stack.callback(registry.close)
         pki, bank = application_hooks(keys, ca_dir=None)
         say(f"3. personalising with profile {profile.name}:")
         started = time.perf_counter()
@@ -97,6 +104,13 @@ def demo(
                                ).personalise(transport, sample_application(), profile)
         seconds = time.perf_counter() - started
         say(f"   done in {seconds * 1000:.0f} ms, {outcome.apdus} APDUs (read-back included)")
+        applicant = outcome.record.applicant
+        office.record_personalisation(operator, card_ref, card_number=str(applicant.card_number),
+                                      card_id=outcome.record.card_id.hex, issued_on=applicant.issue_date,
+                                      expires_on=applicant.expiry_date, bank=outcome.record.bank_pan is not None)
+        office.collect(operator, card_ref)
+        status = office.activate(operator, card_ref)
+        say(f"   registry: card {applicant.card_number} handed over and {status.state.display('en')}")
         started = time.perf_counter()
         reading = read_card(transport, keys)
         count = transport.apdu_count
@@ -104,3 +118,47 @@ def demo(
     (folder / "reading.json").write_text(json.dumps(reading.to_json(), ensure_ascii=False, indent=2) + "\n")
     say(f"4. read like a national terminal in {read_ms:.1f} ms; {count} APDUs in all; saved {folder / 'reading.json'}")
     show_reading(reading, as_json=False)
+    with plain_errors():
+        _lifecycle(office, operator, card_ref, say)
+        registry.close()
+
+
+def _application(registry: Any, say: Any) -> tuple[Any, Any, str]:
+    """Staff, enrolment and the instant-issuance application of the sample applicant."""
+    from sscard_issuer.applications import DocumentType, IdentityDocument
+    from sscard_issuer.applications.requests import Applicant as Person
+    from sscard_issuer.applications.requests import ApplicationKind, ApplicationRequest
+    from sscard_issuer.lifecycle.office import Office
+    from sscard_issuer.registry import Role
+
+    office = Office(registry)
+    admin = office.add_operator(None, username="demo.admin", display_name="演示管理员", role=Role.ADMINISTRATOR)
+    operator = office.add_operator(admin, username="demo.operator", display_name="演示经办员", role=Role.OPERATOR,
+                                   outlet_code="NN01")
+    sample = _sample()
+    who = Person(name=sample["name"], sex=sample["sex"], birth_date=date.fromisoformat(sample["birth_date"]),
+                 ethnicity=sample["ethnicity"], document=IdentityDocument(DocumentType.RESIDENT_ID_CARD, sample["ssn"]))
+    office.enrol(operator, who, insured_since=date(2020, 1, 1))
+    photo = resources.files("sscard_issuer.data").joinpath("sample_photo.jpg").read_bytes()
+    filed = office.apply(operator, ApplicationRequest(kind=ApplicationKind.INDIVIDUAL, applicant=who, photo=photo,
+                                                      instant=True))
+    hall = next(o for o in office.outlets() if o.code == "NN01")
+    say(f"0. {who.name} applies at {hall.name_zh} for instant issuance: application {filed.application_id}, "
+        f"card {filed.card_ref}")
+    office.produce(operator, filed.card_ref)
+    return office, operator, filed.card_ref
+
+
+def _lifecycle(office: Any, operator: Any, card_ref: str, say: Any) -> None:
+    from sscard_issuer.lifecycle.actions import LossKind
+    from sscard_issuer.registry import Role
+
+    lost = office.report_loss(operator, card_ref, LossKind.TEMPORARY)
+    say(f"5. temporary loss reported: {lost.state.display('en')} until {lost.loss_expires_at:%Y-%m-%d %H:%M} UTC")
+    back = office.cancel_loss(operator, card_ref)
+    say(f"6. loss cancelled: {back.state.display('en')}; history: "
+        + " -> ".join(line.target for line in back.history))
+    auditor = office.add_operator(office.actor("demo.admin"), username="demo.auditor", display_name="演示审计员",
+                                  role=Role.AUDITOR)
+    report = office.verify_audit(auditor)
+    say(f"7. audit log intact: {report.intact}, {report.entries} entries, head {report.head_hash[:16]}...")

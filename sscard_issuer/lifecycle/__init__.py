@@ -1,9 +1,18 @@
-"""The card lifecycle as a pure state machine: the table, the records, the transitions, the events.
+"""The card lifecycle and the applications that start it.
 
-No database and no I/O: the registry stores each :func:`apply` result in one transaction and then
-publishes its events on an :class:`EventBus`. ``docs/lifecycle.md`` is generated from
-:mod:`.states` by :mod:`.diagram`.
+Two halves. The pure core, with no database and no I/O: the table (:mod:`.states`), the records,
+the actions, :func:`apply`, the events (``docs/lifecycle.md`` is generated from the table by
+:mod:`.diagram`). The registry-backed services on top (:class:`Office`, loaded on first use so a
+command that never touches the registry does not import SQLAlchemy): each call checks who acts
+(:mod:`.access`), stores one transition per transaction with a compare-and-set on the card's
+version (:mod:`.ledger`), files applications under the eligibility rules (:mod:`.filing`), keeps
+staff, outlets (:mod:`.staff`) and stock (:mod:`.stock`), and publishes the events after commit.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from sscard_issuer.lifecycle.actions import (
     Action,
@@ -58,12 +67,39 @@ from sscard_issuer.lifecycle.states import (
     allowed_actions,
 )
 
+if TYPE_CHECKING:
+    from sscard_issuer.lifecycle.access import Actor, Forbidden, Permission
+    from sscard_issuer.lifecycle.errors import CardNotFound, ConcurrentChange, NotEligible
+    from sscard_issuer.lifecycle.filing import Filed
+    from sscard_issuer.lifecycle.office import CardStatus, Office, OfficeSettings
+
+_LAZY = {
+    "Actor": "sscard_issuer.lifecycle.access",
+    "Forbidden": "sscard_issuer.lifecycle.access",
+    "Permission": "sscard_issuer.lifecycle.access",
+    "CardNotFound": "sscard_issuer.lifecycle.errors",
+    "ConcurrentChange": "sscard_issuer.lifecycle.errors",
+    "NotEligible": "sscard_issuer.lifecycle.errors",
+    "Filed": "sscard_issuer.lifecycle.filing",
+    "CardStatus": "sscard_issuer.lifecycle.office",
+    "Office": "sscard_issuer.lifecycle.office",
+    "OfficeSettings": "sscard_issuer.lifecycle.office",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "TERMINAL_STATES",
     "TRANSITIONS",
     "Action",
     "ActionKind",
     "Activate",
+    "Actor",
     "Cancel",
     "CancelLoss",
     "CardActivated",
@@ -72,21 +108,30 @@ __all__ = [
     "CardCollected",
     "CardEvent",
     "CardExpired",
+    "CardNotFound",
     "CardRecord",
     "CardReplaced",
     "CardState",
+    "CardStatus",
     "ChangePin",
     "Collect",
+    "ConcurrentChange",
     "DeliveryFailure",
     "EventBus",
     "Expire",
+    "Filed",
+    "Forbidden",
     "IllegalTransition",
     "LifecycleError",
     "LifecycleSettings",
     "LossCancelled",
     "LossKind",
     "LossReported",
+    "NotEligible",
+    "Office",
+    "OfficeSettings",
     "Outcome",
+    "Permission",
     "PinChanged",
     "PinReset",
     "Produce",

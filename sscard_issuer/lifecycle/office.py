@@ -327,6 +327,28 @@ class Office:
                                              kind=ApplicationKind.REPLACEMENT, replaces=old.card_ref,
                                              card_ref=new_ref, hooks=tuple(self.hooks))
 
+    def record_personalisation(self, actor: Actor, key: str, *, card_number: str, card_id: str,
+                               issued_on: date, expires_on: date, bank: bool) -> CardStatus:
+        """What personalisation wrote on the card: numbers, dates, whether it has a bank application.
+
+        Only while the card is in production, once: a card's numbers never change afterwards."""
+        actor.require(Permission.CARD_OPERATION)
+        with self.transaction() as session:
+            row = ledger.find_card(session, key, lock=True)
+            if row.state != CardState.IN_PRODUCTION.value or row.card_id is not None:
+                raise FieldError("card", "a card in production whose numbers are not recorded yet",
+                                 f"{row.card_ref} ({row.state})")
+            if expires_on <= issued_on:
+                raise FieldError("expires_on", f"a date after the issue date {issued_on.isoformat()}", expires_on)
+            row.card_number, row.card_id = card_number, card_id.upper()
+            row.issued_on, row.expires_on, row.bank = issued_on, expires_on, bank
+            audit.append(session, at=self.clock(), actor=actor.username, outlet_code=actor.outlet_code,
+                         action="card.personalised", subject=f"card:{row.card_ref}",
+                         detail={"card_number": card_number, "card_id": row.card_id, "bank": bank,
+                                 "issued_on": issued_on.isoformat(), "expires_on": expires_on.isoformat()})
+            session.flush()
+            return self._status(session, row)
+
     def settle_due(self) -> int:
         """Make every temporary loss that has run out a real transition (for a scheduled run)."""
         now, settled = self.clock(), 0

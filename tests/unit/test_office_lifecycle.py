@@ -5,12 +5,13 @@ transaction, and the version check that stops acting on a state nobody saw."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from sscard_issuer.applications import PhotoRejected
+from sscard_issuer.errors import FieldError
 from sscard_issuer.lifecycle import TRANSITIONS, ActionKind, CardState, IllegalTransition, LifecycleSettings
 from sscard_issuer.lifecycle.access import Actor
 from sscard_issuer.lifecycle.actions import LossKind
@@ -227,3 +228,18 @@ def test_a_card_is_found_by_reference_identification_code_or_holder(office: Offi
         office.status(staff.operator, "450103199001010000")
     with pytest.raises(CardNotFound):
         office.status(staff.operator, "not a card")
+
+
+def test_personalisation_records_the_cards_numbers_once_while_in_production(office: Office, staff: Staff) -> None:
+    ref = card_in(office, staff, CardState.APPLIED)
+    numbers = {"card_number": "A00000001", "card_id": "450100d1560000050000000000000001",
+               "issued_on": date(2026, 3, 2), "expires_on": date(2036, 3, 2), "bank": True}
+    with pytest.raises(FieldError):  # not in production yet
+        office.record_personalisation(staff.operator, ref, **numbers)  # type: ignore[arg-type]
+    office.produce(staff.operator, ref)
+    status = office.record_personalisation(staff.operator, ref, **numbers)  # type: ignore[arg-type]
+    assert (status.card_number, status.card_id) == ("A00000001", "450100D1560000050000000000000001")
+    assert office.status(staff.operator, "450100D1560000050000000000000001").card_ref == ref
+    with pytest.raises(FieldError):  # never twice
+        office.record_personalisation(staff.operator, ref, **{**numbers, "card_number": "A00000002"})  # type: ignore[arg-type]
+    assert office.status(staff.operator, ref).card_number == "A00000001"
