@@ -94,6 +94,13 @@ class Actor:
             raise Forbidden(f"{self.username} works at outlet {self.outlet_code}, not {outlet_code}",
                             f"{self.username} 只能在本网点（{self.outlet_code}）办理业务，不能在 {outlet_code} 办理")
 
+    def at(self, permission: Permission, outlet_code: str | None = None) -> str:
+        """Require ``permission`` at ``outlet_code`` (default: the actor's own); the outlet acted at."""
+        self.require(permission)
+        where = self.where(outlet_code)
+        self.require(permission, outlet_code=where)
+        return where
+
     def where(self, outlet_code: str | None) -> str:
         """The outlet an action happens at: the one given, else the actor's own."""
         outlet = outlet_code or self.outlet_code

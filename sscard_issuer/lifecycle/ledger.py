@@ -105,6 +105,7 @@ def store(session: Session, row: Card, outcome: Outcome, *, actor: Actor, outlet
 def log_events(session: Session, events: Sequence[CardEvent], *, actor: Actor, outlet_code: str | None,
                detail: dict[str, object] | None = None) -> None:
     """Append ``events`` to the event log and the audit log, and tell PostgreSQL listeners."""
+    audit.serialise(session)  # event ids in commit order: catch-up readers never skip a late commit
     for event in events:
         session.add(CardEventRow(
             card_ref=event.card_ref, version=event.version, kind=type(event).__name__,

@@ -13,7 +13,7 @@ import re
 import secrets
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from sscard_issuer.applications.documents import social_security_number_for
@@ -29,6 +29,8 @@ from sscard_issuer.registry.office import Operator, Outlet, Role
 _USERNAME = re.compile(r"[a-z][a-z0-9_.-]{2,63}")
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 MIN_PASSWORD = 10
+# PostgreSQL: one bootstrap at a time, so two run at once cannot both find no administrator
+_BOOTSTRAP_LOCK_KEY = 0x55C4_0003
 
 
 class UnknownStaff(Forbidden):
@@ -81,6 +83,8 @@ def add_operator(session: Session, actor: Actor | None, *, username: str, displa
                  outlet_code: str | None, password: str | None, at: datetime) -> Actor:
     """Add a member of staff. With no actor, only the first administrator may be added (bootstrap)."""
     if actor is None:
+        if session.get_bind().dialect.name == "postgresql":  # SQLite's write lock already serialises
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _BOOTSTRAP_LOCK_KEY})
         has_admin = session.execute(select(Operator.id).where(Operator.role == Role.ADMINISTRATOR)).first()
         if has_admin is not None or role is not Role.ADMINISTRATOR:
             raise Forbidden("only an administrator adds staff (the first administrator needs no one)",

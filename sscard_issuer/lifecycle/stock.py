@@ -71,9 +71,9 @@ def _quantity(value: int, *, signed: bool = False) -> int:
 
 
 def summary(session: Session, outlet_code: str) -> StockSummary:
-    sums = dict(session.execute(select(StockMovement.kind, func.sum(StockMovement.quantity))
-                                .where(StockMovement.outlet_code == outlet_code)
-                                .group_by(StockMovement.kind)).tuples().all())
+    sums = {row.kind: row.total for row in session.execute(
+        select(StockMovement.kind, func.sum(StockMovement.quantity).label("total"))
+        .where(StockMovement.outlet_code == outlet_code).group_by(StockMovement.kind))}
     pending = session.execute(select(func.count()).select_from(ApprovalRequest).where(
         ApprovalRequest.outlet_code == outlet_code, ApprovalRequest.state == ApprovalState.PENDING)).scalar_one()
     def total(kind: StockKind) -> int:
@@ -91,8 +91,7 @@ def record(session: Session, actor: Actor, kind: StockKind, quantity: int, *, at
     if kind in (StockKind.DESTROYED, StockKind.ADJUSTED):
         raise Forbidden(f"{kind.value} needs a supervisor's approval: ask for it",
                         "销毁废卡和调整库存须经主管复核，请提交申请")
-    where = actor.where(outlet_code)
-    actor.require(Permission.STOCK, outlet_code=where)
+    where = actor.at(Permission.STOCK, outlet_code)
     outlet_row(session, where)
     movement = StockMovement(outlet_code=where, kind=kind, quantity=_quantity(quantity), reference=reference,
                              operator_id=actor.operator_id, at=at)
@@ -106,8 +105,7 @@ def record(session: Session, actor: Actor, kind: StockKind, quantity: int, *, at
 
 def request_approval(session: Session, actor: Actor, kind: ApprovalKind, quantity: int, *, reason: str,
                      at: datetime, outlet_code: str | None = None) -> ApprovalRequest:
-    where = actor.where(outlet_code)
-    actor.require(Permission.STOCK, outlet_code=where)
+    where = actor.at(Permission.STOCK, outlet_code)
     outlet_row(session, where)
     quantity = _quantity(quantity, signed=kind is ApprovalKind.ADJUST_STOCK)
     if not isinstance(reason, str) or not reason.strip():

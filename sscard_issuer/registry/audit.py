@@ -67,11 +67,20 @@ def entry_hash(prev_hash: str, *, seq: int, at: datetime, actor: str, outlet_cod
     return hashlib.sha256(bytes.fromhex(prev_hash) + body.encode()).hexdigest()
 
 
+def serialise(session: Session) -> None:
+    """Take the appenders' lock now (PostgreSQL; SQLite holds its write lock already) until commit.
+
+    The lifecycle takes it before inserting card events, so event ids are given in commit order and
+    a consumer reading "everything after id n" never skips one that commits late.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK_KEY})
+
+
 def append(session: Session, *, at: datetime, actor: str, action: str, subject: str,
            detail: Mapping[str, Any] | None = None, outlet_code: str | None = None) -> AuditEntry:
     """Add an entry in the caller's transaction (it commits or rolls back with the change it records)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK_KEY})
+    serialise(session)
     head = session.execute(select(AuditHead).where(AuditHead.id == 1)
                            .execution_options(populate_existing=True)).scalar_one_or_none()
     if head is None:
