@@ -27,9 +27,13 @@ __all__ = [
     "CheckedRequest",
     "Delivery",
     "DeliveryMethod",
+    "check_applicant",
+    "check_name",
     "check_request",
 ]
 
+# what the registry's columns hold
+_LIMITS = {"school_name": 128, "student_number": 32, "commitment_reference": 128}
 _NAME = re.compile(r"[\u3400-\u9fff\u00b7A-Za-z][\u3400-\u9fff\u00b7A-Za-z .'-]{0,62}")
 
 
@@ -139,7 +143,27 @@ def check_request(request: ApplicationRequest, *, on: date, photo_rules: PhotoRu
     errors: list[FieldError] = []
     if not isinstance(request.kind, ApplicationKind):
         errors.append(FieldError("kind", "an ApplicationKind", request.kind))
-    applicant = request.applicant
+    age = _applicant_problems(request.applicant, on, errors, applying=True)
+    _check_agent(request, errors)
+    _check_student(request, errors)
+    _check_delivery(request, errors)
+    if errors:
+        raise ValidationError(errors)
+    photo = check_photo(request.photo, photo_rules, applicant_age=age)
+    return CheckedRequest(request, photo, age)
+
+
+def check_applicant(applicant: Applicant, *, on: date) -> None:
+    """The person's own fields, as for an enrolment record: name, sex, birth date (agreeing with the
+    document number, not in the future), ethnicity, phone. Raises :class:`ValidationError`."""
+    errors: list[FieldError] = []
+    _applicant_problems(applicant, on, errors, applying=False)
+    if errors:
+        raise ValidationError(errors)
+
+
+def _applicant_problems(applicant: Applicant, on: date, errors: list[FieldError], *, applying: bool) -> int:
+    """Add the applicant's field problems to ``errors``; the age on ``on`` (0 if unknown)."""
     _catch(errors, check_name, applicant.name)
     if applicant.sex not in ("1", "2"):
         errors.append(DocumentError("sex", "1 (male) or 2 (female)", "性别须为 1（男）或 2（女）", applicant.sex))
@@ -149,7 +173,8 @@ def check_request(request: ApplicationRequest, *, on: date, photo_rules: PhotoRu
     elif isinstance(applicant.birth_date, date):
         age_result = _catch(errors, age_on, applicant.birth_date, on)
         age = age_result if isinstance(age_result, int) else 0
-        _catch(errors, check_applicable, applicant.document.type, applicant.birth_date, on)
+        if applying:  # the household register is for children applying; a record may hold it later
+            _catch(errors, check_applicable, applicant.document.type, applicant.birth_date, on)
         born = applicant.document.birth_date
         if born is not None and born != applicant.birth_date:
             errors.append(DocumentError("birth_date", f"the date in the document number ({born.isoformat()})",
@@ -161,13 +186,7 @@ def check_request(request: ApplicationRequest, *, on: date, photo_rules: PhotoRu
                                     applicant.ethnicity))
     if applicant.phone is not None:
         _catch(errors, check_phone, applicant.phone)
-    _check_agent(request, errors)
-    _check_student(request, errors)
-    _check_delivery(request, errors)
-    if errors:
-        raise ValidationError(errors)
-    photo = check_photo(request.photo, photo_rules, applicant_age=age)
-    return CheckedRequest(request, photo, age)
+    return age
 
 
 def _check_agent(request: ApplicationRequest, errors: list[FieldError]) -> None:
@@ -192,7 +211,11 @@ def _check_agent(request: ApplicationRequest, errors: list[FieldError]) -> None:
     if agent.commitment_signed is not True:
         errors.append(DocumentError("commitment_signed", "the commitment signed by the agent",
                                     "承诺书须由代办人签字"))
-    if not isinstance(agent.commitment_reference, str) or not agent.commitment_reference.strip():
+    if isinstance(agent.commitment_reference, str) and len(agent.commitment_reference.strip()) > _LIMITS["commitment_reference"]:
+        errors.append(DocumentError("commitment_reference", f"at most {_LIMITS['commitment_reference']} characters",
+                                    f"承诺书编号不能超过 {_LIMITS['commitment_reference']} 个字符",
+                                    agent.commitment_reference[:40]))
+    elif not isinstance(agent.commitment_reference, str) or not agent.commitment_reference.strip():
         errors.append(DocumentError("commitment_reference", "the reference of the signed commitment's scan",
                                     "须登记已签字承诺书的扫描件编号"))
 
@@ -204,6 +227,9 @@ def _check_student(request: ApplicationRequest, errors: list[FieldError]) -> Non
         if student and (not isinstance(value, str) or not value.strip()):
             errors.append(DocumentError(name, f"the {name.replace('_', ' ')} of a student application",
                                         f"学生申领须填写{label_zh}"))
+        elif student and len(value) > _LIMITS[name]:
+            errors.append(DocumentError(name, f"at most {_LIMITS[name]} characters",
+                                        f"{label_zh}不能超过 {_LIMITS[name]} 个字符", value[:40]))
         elif not student and value is not None:
             errors.append(DocumentError(name, "nothing: only a student application has it",
                                         f"只有学生申领填写{label_zh}", value))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from sscard_issuer.cli import card, demo, gp, keys, perso, sim
+from sscard_issuer.cli import apply, audit, batch, card, demo, gp, keys, lifecycle, perso, sim, staff, stock
 
 app = typer.Typer(
     help="sscard-issuer: social security cards and their electronic twin. 社会保障卡发卡工具。",
@@ -13,7 +13,15 @@ app = typer.Typer(
 )
 card.app.command("personalise")(perso.personalise)
 card.app.command("profiles")(perso.profiles)
+lifecycle.register(card.app)
 app.add_typer(card.app, name="card")
+app.command("apply")(apply.apply)
+app.add_typer(batch.app, name="batch")
+app.add_typer(apply.person_app, name="person")
+app.add_typer(staff.staff_app, name="staff")
+app.add_typer(staff.outlet_app, name="outlet")
+app.add_typer(stock.app, name="stock")
+app.add_typer(audit.app, name="audit")
 app.add_typer(sim.app, name="sim")
 app.add_typer(keys.app, name="keys")
 app.add_typer(gp.app, name="gp")

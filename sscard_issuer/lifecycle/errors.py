@@ -24,8 +24,8 @@ class IllegalTransition(LifecycleError):
         super().__init__(f"{action.value} is not allowed on a card that is {state.value}; allowed: {listed}")
 
     def display(self, lang: Lang = "zh") -> str:
-        """One line for the operator, in simplified Chinese or English."""
-        allowed = [a.display(lang) for a in self.allowed]
+        """One line for the operator, in simplified Chinese or English (what they may do at the counter)."""
+        allowed = [a.display(lang) for a in self.allowed if a.at_the_counter]
         if lang == "zh":
             listed = "、".join(allowed) if allowed else "无（卡片已终结）"
             return f"卡片当前状态为“{self.state.display('zh')}”，不能办理“{self.action.display('zh')}”；可办理：{listed}"

@@ -142,16 +142,15 @@ def insert_application(session: Session, checked: CheckedRequest, person: Person
         recipient_name=delivery.recipient_name, recipient_phone=delivery.recipient_phone,
         postal_address=delivery.address, postcode=delivery.postcode, filed_at=at,
     )  # fmt: skip
-    session.add(application)
-    session.flush()
     card_ref = card_ref or new_card_ref()
     record, events = submit(card_ref, at=at, replaces=replaces)
-    card = Card(card_ref=card_ref, person_id=person.id, application_id=application.id,
-                area_code=outlet.area_code, bank=False, state=record.state.value, live=True,
-                version=record.version, updated_at=at, replaces=replaces)
-    session.add(card)
     try:
-        with session.begin_nested():
+        with session.begin_nested():  # the application and its card, or neither
+            session.add(application)
+            session.flush()
+            session.add(Card(card_ref=card_ref, person_id=person.id, application_id=application.id,
+                             area_code=outlet.area_code, bank=False, state=record.state.value, live=True,
+                             version=record.version, updated_at=at, replaces=replaces))
             session.flush()
     except IntegrityError:  # the partial unique index: someone filed for this person meanwhile
         raise NotEligible("pending_application", "the applicant already has an application in progress",

@@ -104,7 +104,8 @@ def store(session: Session, row: Card, outcome: Outcome, *, actor: Actor, outlet
 
 def log_events(session: Session, events: Sequence[CardEvent], *, actor: Actor, outlet_code: str | None,
                detail: dict[str, object] | None = None) -> None:
-    """Append ``events`` to the event log and the audit log, and tell PostgreSQL listeners."""
+    """Append ``events`` to the event log and the audit log (the transaction's owner then calls
+    :func:`notify` once, just before commit)."""
     audit.serialise(session)  # event ids in commit order: catch-up readers never skip a late commit
     for event in events:
         session.add(CardEventRow(
@@ -122,6 +123,10 @@ def log_events(session: Session, events: Sequence[CardEvent], *, actor: Actor, o
                  detail={"events": [type(e).__name__ for e in events],
                          "from": events[0].source.value if events[0].source else None,
                          "to": last.target.value, "version": last.version, **(detail or {})})
+
+
+def notify(session: Session) -> None:
+    """Tell PostgreSQL listeners the newest event id; delivered when (and only if) the transaction commits."""
     if session.get_bind().dialect.name == "postgresql":
         newest = session.execute(select(func.max(CardEventRow.id))).scalar_one()
         session.execute(text("SELECT pg_notify(:channel, :payload)"),

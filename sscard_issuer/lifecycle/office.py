@@ -60,6 +60,9 @@ from sscard_issuer.registry import Registry, audit
 from sscard_issuer.registry.holders import Application, Card, CardEventRow, EventConsumer, Person
 from sscard_issuer.registry.office import ApprovalKind, ApprovalRequest, Operator, Outlet, Role, StockKind
 
+# events that ride on a transition another event of the same version already shows
+_NOT_TRANSITIONS = frozenset({"ReplacementRequested"})
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
@@ -83,7 +86,8 @@ class HistoryLine:
 
 @dataclass(frozen=True)
 class CardStatus:
-    """A card as an operator sees it: state (a lapsed loss already settled), holder, what is possible."""
+    """A card as an operator sees it: state (a lapsed loss already settled), holder, what may be done at
+    the counter (``allowed``), and its history (one line per transition)."""
 
     card_ref: str
     state: CardState
@@ -146,6 +150,8 @@ class Office:
             audit.serialise(session)
             yield session
             logged: list[CardEvent] = session.info.get(ledger.LOGGED_EVENTS, [])
+            if logged:
+                ledger.notify(session)  # one notification per transaction, sent at commit
         if logged:
             self.bus.publish(*logged)
 
@@ -245,7 +251,8 @@ class Office:
             HistoryLine(e.at, e.action, e.source, e.target, names.get(e.operator_id) if e.operator_id else "system",
                         e.outlet_code)
             for e in session.execute(select(CardEventRow).where(CardEventRow.card_ref == row.card_ref)
-                                     .order_by(CardEventRow.id)).scalars())
+                                     .order_by(CardEventRow.id)).scalars()
+            if e.kind not in _NOT_TRANSITIONS)
         now = self.clock()
         return CardStatus(
             card_ref=row.card_ref, state=effective_state(record, max(now, record.updated_at)), version=row.version,
@@ -254,7 +261,7 @@ class Office:
             tracking_number=application.tracking_number, card_number=row.card_number, card_id=row.card_id,
             loss_reported_at=row.loss_reported_at, loss_expires_at=row.loss_expires_at, replaces=row.replaces,
             replaced_by=row.replaced_by,
-            allowed=tuple(a.value for a in available_actions(record, at=max(now, record.updated_at))),
+            allowed=tuple(a.value for a in available_actions(record, at=max(now, record.updated_at)) if a.at_the_counter),
             history=history,
         )  # fmt: skip
 

@@ -17,7 +17,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from sscard_issuer.applications.documents import social_security_number_for
-from sscard_issuer.applications.requests import Applicant, check_name
+from sscard_issuer.applications.requests import Applicant, check_applicant
 from sscard_issuer.errors import FieldError
 from sscard_issuer.lifecycle.access import OUTLET_ROLES, Actor, Forbidden, Permission
 from sscard_issuer.lifecycle.errors import NotEligible
@@ -134,9 +134,8 @@ def enrol(session: Session, actor: Actor, applicant: Applicant, *, insured_since
     person eligible to apply. Enrolling again updates the date; details must agree with the record.
     """
     actor.require(Permission.ENROL)
-    name = check_name(applicant.name)
-    if applicant.sex not in ("1", "2"):
-        raise FieldError("sex", "1 (male) or 2 (female)", applicant.sex)
+    check_applicant(applicant, on=at.date())
+    name = applicant.name.strip()
     if insured_since > at.date():
         raise FieldError("insured_since", "a date not in the future", insured_since.isoformat())
     ssn = social_security_number_for(applicant.document)

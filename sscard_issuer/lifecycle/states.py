@@ -73,6 +73,11 @@ class ActionKind(enum.Enum):
         """True for actions a caller asks for on an existing card (not submit, not the lapse)."""
         return self not in (ActionKind.SUBMIT, ActionKind.TEMPORARY_LOSS_LAPSE)
 
+    @property
+    def at_the_counter(self) -> bool:
+        """True for what an operator may be asked to do; expiry comes with the card's validity date."""
+        return self.requestable and self is not ActionKind.EXPIRE
+
     def display(self, lang: Lang = "zh") -> str:
         zh, en = _ACTION_NAMES[self]
         return zh if lang == "zh" else en

@@ -234,11 +234,11 @@ def test_a_formal_loss_cannot_be_undone() -> None:
 def test_the_refusal_reads_in_chinese_and_english_and_survives_pickling() -> None:
     error = IllegalTransition(A.PIN_CHANGE, S.TEMPORARILY_LOST, allowed_actions(S.TEMPORARILY_LOST))
     assert error.display("zh") == (
-        "卡片当前状态为“临时挂失”，不能办理“密码修改”；可办理：正式挂失、解挂、补换、注销、有效期满"
+        "卡片当前状态为“临时挂失”，不能办理“密码修改”；可办理：正式挂失、解挂、补换、注销"
     )
     assert error.display("en") == (
         "The card is temporarily lost: cannot change the PIN. Possible: report a formal loss; "
-        "cancel the loss report; replace the card; cancel the card; expire the card."
+        "cancel the loss report; replace the card; cancel the card."
     )
     final = IllegalTransition(A.CANCEL_LOSS, S.REPLACED, ())
     assert final.display("zh").endswith("可办理：无（卡片已终结）")

@@ -308,3 +308,17 @@ def test_an_operator_files_only_at_their_own_outlet_and_an_auditor_not_at_all(of
         office.apply(staff.admin, individual(who), outlet_code="NN01")
     with office.registry.transaction() as session:
         assert session.execute(select(Application)).first() is None
+
+
+def test_what_the_registry_cannot_hold_is_refused_as_a_field_not_a_database_error(office: Office,
+                                                                                   staff: Staff) -> None:
+    pupil = enrolled(office, staff.operator, applicant(birth=date(2012, 9, 1), name="李明"))
+    with pytest.raises(ValidationError) as caught:
+        office.apply(staff.operator, individual(pupil, kind=ApplicationKind.STUDENT, school_name="学" * 129,
+                                                student_number="G" * 33))
+    assert {e.field for e in caught.value.errors} == {"school_name", "student_number"}
+    who = enrolled(office, staff.operator, applicant())
+    with pytest.raises(ValidationError) as long_ref:
+        office.apply(staff.operator, individual(who, kind=ApplicationKind.PROXY,
+                                                agent=agent(commitment_reference="R" * 129)))
+    assert [e.field for e in long_ref.value.errors] == ["commitment_reference"]

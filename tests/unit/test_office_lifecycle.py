@@ -104,7 +104,7 @@ def test_every_illegal_transition_is_refused_naming_the_state_and_the_allowed_ac
         with pytest.raises(IllegalTransition) as caught:
             do(office, staff.operator, ref, action)
         assert (caught.value.state, caught.value.action) == (state, action)
-        assert tuple(a.value for a in caught.value.allowed) == before.allowed
+        assert tuple(a.value for a in caught.value.allowed if a.at_the_counter) == before.allowed
         assert state.display("zh") in caught.value.display("zh")
         after = office.status(staff.operator, ref)
         assert (after.state, after.version) == (before.state, before.version), action
