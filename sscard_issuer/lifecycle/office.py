@@ -32,7 +32,7 @@ from sscard_issuer.applications.requests import (
     check_request,
 )
 from sscard_issuer.errors import FieldError
-from sscard_issuer.lifecycle import filing, ledger, staff, stock
+from sscard_issuer.lifecycle import ecard_follow, filing, ledger, staff, stock
 from sscard_issuer.lifecycle.access import Actor, Forbidden, Permission
 from sscard_issuer.lifecycle.actions import (
     Action,
@@ -135,7 +135,8 @@ class Office:
         self.settings = settings or OfficeSettings()
         self.bus = bus or EventBus()
         self.clock = clock
-        self.hooks: list[ledger.TransitionHook] = []
+        # the e-card follows its card in every Office (ecard_follow); others may add their own hooks
+        self.hooks: list[ledger.TransitionHook] = [ecard_follow.follow]
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

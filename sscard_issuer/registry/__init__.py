@@ -1,6 +1,14 @@
 """The registry: records that must survive any crash (SQLAlchemy; SQLite or PostgreSQL)."""
 
 from sscard_issuer.registry.audit import AuditEntry, AuditHead, AuditProblem, AuditReport, AuditTampered
+from sscard_issuer.registry.credentials import (
+    Ecard,
+    EcardLevel,
+    EcardStatus,
+    SigningKey,
+    StatusShard,
+    UsedCode,
+)
 from sscard_issuer.registry.database import Registry, default_url
 from sscard_issuer.registry.holders import (
     Application,
@@ -47,6 +55,9 @@ __all__ = [
     "Card",
     "CardAllocation",
     "CardEventRow",
+    "Ecard",
+    "EcardLevel",
+    "EcardStatus",
     "EventConsumer",
     "IdentityDocumentRow",
     "JobState",
@@ -57,8 +68,11 @@ __all__ = [
     "Person",
     "Registry",
     "Role",
+    "SigningKey",
+    "StatusShard",
     "StepState",
     "StockKind",
     "StockMovement",
+    "UsedCode",
     "default_url",
 ]
