@@ -4,7 +4,21 @@ from __future__ import annotations
 
 import typer
 
-from sscard_issuer.cli import apply, audit, batch, card, demo, gp, keys, lifecycle, perso, sim, staff, stock
+from sscard_issuer.cli import (
+    apply,
+    audit,
+    batch,
+    card,
+    demo,
+    ecard,
+    gp,
+    keys,
+    lifecycle,
+    perso,
+    sim,
+    staff,
+    stock,
+)
 
 app = typer.Typer(
     help="sscard-issuer: social security cards and their electronic twin. 社会保障卡发卡工具。",
@@ -22,6 +36,8 @@ app.add_typer(staff.staff_app, name="staff")
 app.add_typer(staff.outlet_app, name="outlet")
 app.add_typer(stock.app, name="stock")
 app.add_typer(audit.app, name="audit")
+app.add_typer(ecard.app, name="ecard")
+app.add_typer(ecard.serve_app, name="serve")
 app.add_typer(sim.app, name="sim")
 app.add_typer(keys.app, name="keys")
 app.add_typer(gp.app, name="gp")

@@ -1,0 +1,1 @@
+"""HTTP interfaces: the national platform's e-card service (and, later, the outlet console)."""

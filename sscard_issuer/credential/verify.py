@@ -1,0 +1,227 @@
+"""Verifying e-card credentials and presentation codes: the library relying parties and the
+platform share (the HTTP service and ``sscard ecard verify`` are thin layers on it).
+
+What a verifier trusts is configured, never taken from the token: the issuer, its key set (a key
+is found by ``kid`` in the set; keys in headers are refused), the algorithms (an allow-list), the
+status lists' address (only the issuer's own), its own audience. Every check that fails gives a
+stable reason code with a message in Chinese and English; nothing raises for a bad token.
+
+Order of checks for a presentation code: signature and header (:func:`.jose.verify_compact`),
+issuer, audience, time (valid 60 seconds at most, with a small leeway for clocks), business type
+and the data it may carry, nonce, status, and last the single-use claim of its
+``jti`` in the replay store shared by the verifier's processes, so that only a code that would
+otherwise be accepted is used up.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from sscard_issuer.credential import jose, sdjwt, status_list
+from sscard_issuer.credential.keyset import KeySet
+from sscard_issuer.credential.profile import (
+    CODE_DATA,
+    CODE_LIFETIME_SECONDS,
+    CODE_REQUIRED,
+    CODE_TYP,
+    DEFAULT_ALGORITHMS,
+    ECARD_AUDIENCE,
+    ECARD_TYP,
+    BusinessType,
+)
+
+
+class StatusSource(Protocol):
+    """The status of entry ``idx`` of the list at ``uri`` (0 valid, 1 revoked, 2 suspended)."""
+
+    def status(self, uri: str, idx: int) -> int: ...
+
+
+class ReplayStore(Protocol):
+    """Remembers presentation codes: ``claim`` is true the first time a ``jti`` is seen, then false."""
+
+    def claim(self, jti: str, expires_at: datetime) -> bool: ...
+
+
+class StatusUnavailable(Exception):
+    """A status source could not answer (network, bad list); the verifier then refuses."""
+
+
+_REASONS: dict[str, tuple[str, str]] = {
+    "valid": ("有效", "valid"),
+    "malformed": ("格式错误，无法识别", "malformed"),
+    "alg_not_allowed": ("签名算法不被接受", "signature algorithm not accepted"),
+    "unknown_kid": ("签名密钥不是签发方公布的密钥", "not signed with a key the issuer publishes"),
+    "forbidden_header": ("令牌头部含有不被接受的密钥信息", "the token header carries key material, refused"),
+    "crit": ("令牌含有无法处理的关键扩展", "unknown critical header"),
+    "bad_signature": ("签名验证失败", "signature does not verify"),
+    "typ": ("令牌类型不符", "wrong token type"),
+    "issuer": ("签发方不符", "wrong issuer"),
+    "audience": ("不是出示给本机构的", "not presented to this verifier"),
+    "expired": ("已过期", "expired"),
+    "not_yet_valid": ("尚未生效", "not yet valid"),
+    "lifetime": ("有效期超过规定", "valid for longer than allowed"),
+    "missing_claim": ("缺少必需的信息", "a required claim is missing"),
+    "business_type": ("业务类型不被本机构接受", "business type not accepted here"),
+    "too_much_data": ("携带了超出该业务所需的个人信息", "carries more personal data than the business needs"),
+    "nonce": ("不是针对本次请求生成的", "not made for this request (nonce)"),
+    "card_mismatch": ("与所持实体卡不一致", "bound to another card than the one presented"),
+    "disclosure": ("选择性披露的信息无效", "invalid selective disclosure"),
+    "suspended": ("社保卡已临时挂失，电子社保卡暂停使用", "the card is temporarily lost: the e-card is suspended"),
+    "revoked": ("社保卡已挂失、补换或注销，电子社保卡已失效", "the card was lost, replaced or cancelled: the e-card is revoked"),
+    "status_unavailable": ("暂时无法查询状态，请稍后再试", "the status could not be checked; try again"),
+    "replayed": ("该二维码已被使用", "this code was already used"),
+}
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The answer: ``valid``, a stable ``reason`` code, and the claims a valid token disclosed."""
+
+    valid: bool
+    reason: str
+    claims: Mapping[str, Any] = field(default_factory=dict)
+
+    def message(self, lang: str = "zh") -> str:
+        zh, en = _REASONS.get(self.reason, (self.reason, self.reason))
+        return en if lang == "en" else zh
+
+    def to_json(self) -> dict[str, Any]:
+        return {"valid": self.valid, "reason": self.reason, "message": self.message("zh"),
+                "message_en": self.message("en"), "claims": dict(self.claims)}
+
+
+def _refuse(reason: str) -> Verification:
+    return Verification(False, reason)
+
+
+@dataclass(frozen=True)
+class VerifierSettings:
+    """What this verifier trusts and accepts."""
+
+    issuer: str  # the platform's identifier (its base URL)
+    audience: str  # this verifier's identifier (codes are bound to it)
+    status_base: str  # the issuer's status lists live under this URL; no other is ever fetched
+    algorithms: tuple[str, ...] = DEFAULT_ALGORITHMS
+    business_types: frozenset[BusinessType] = frozenset(BusinessType)
+    leeway_seconds: int = 5  # clock skew tolerated between the holder's phone, platform and verifier
+
+
+class Verifier:
+    def __init__(self, settings: VerifierSettings, keys: Callable[[], KeySet], status: StatusSource,
+                 replay: ReplayStore, *, clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self._keys = keys  # called per verification: a cached, refreshed key set
+        self._status = status
+        self._replay = replay
+        self._clock = clock
+
+    # -- presentation codes ---------------------------------------------------------------------
+
+    def verify_code(self, code: str, *, nonce: str | None = None,
+                    accept: Collection[BusinessType] | None = None) -> Verification:
+        """A scanned code. ``nonce``: the one this verifier issued, if any; ``accept``: the business
+        types of this scan (default: those of the verifier's settings)."""
+        try:
+            _, claims = jose.verify_compact(code.strip(), self._keys(), algorithms=self.settings.algorithms,
+                                            typ=CODE_TYP)
+        except jose.JoseError as error:
+            return _refuse(_jose_reason(error))
+        if any(name not in claims for name in CODE_REQUIRED):
+            return _refuse("missing_claim")
+        problem = self._common(claims, audience=self.settings.audience)
+        if problem:
+            return _refuse(problem)
+        exp = claims["exp"]
+        if exp > self._clock() + CODE_LIFETIME_SECONDS + self.settings.leeway_seconds:
+            return _refuse("lifetime")  # no code lives longer than a minute from now
+        try:
+            business = BusinessType(claims["bt"])
+        except ValueError:
+            return _refuse("business_type")
+        accepted = self.settings.business_types if accept is None else frozenset(accept)
+        if business not in accepted:
+            return _refuse("business_type")
+        data, fields = claims["d"], CODE_DATA[business]
+        if not set(claims) <= {*CODE_REQUIRED, "nonce", "iat"} or not isinstance(data, list) or len(data) != len(fields):
+            return _refuse("too_much_data")
+        if nonce is not None and claims.get("nonce") != nonce:
+            return _refuse("nonce")
+        reference = claims["st"]
+        if (not isinstance(reference, list) or len(reference) != 2
+                or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in reference)):
+            return _refuse("malformed")
+        problem = self._status_problem(status_list.shard_uri(self.settings.status_base, reference[0]), reference[1])
+        if problem:
+            return _refuse(problem)
+        if not self._replay.claim(str(claims["jti"]), datetime.fromtimestamp(exp + self.settings.leeway_seconds, UTC)):
+            return _refuse("replayed")
+        return Verification(True, "valid", {"business_type": business.value, **dict(zip(fields, data, strict=True))})
+
+    # -- credentials --------------------------------------------------------------------------------
+
+    def verify_credential(self, presentation: str, *, card_id: str | None = None) -> Verification:
+        """An SD-JWT credential as the holder presents it (with the disclosures they chose)."""
+        try:
+            jws, disclosures, _ = sdjwt.parse(presentation.strip())
+            _, payload = jose.verify_compact(jws, self._keys(), algorithms=self.settings.algorithms, typ=ECARD_TYP)
+        except jose.JoseError as error:
+            return _refuse(_jose_reason(error))
+        except sdjwt.SdJwtError:
+            return _refuse("malformed")
+        for name in ("iss", "aud", "exp", "iat", "cid", "status"):
+            if name not in payload:
+                return _refuse("missing_claim")
+        problem = self._common(payload, audience=ECARD_AUDIENCE)
+        if problem:
+            return _refuse(problem)
+        if card_id is not None and str(payload["cid"]).upper() != card_id.upper():
+            return _refuse("card_mismatch")
+        try:
+            claims = sdjwt.disclose(payload, disclosures)
+            uri, idx = status_list.parse_status_reference(payload)
+        except sdjwt.SdJwtError:
+            return _refuse("disclosure")
+        except status_list.StatusListError:
+            return _refuse("malformed")
+        if not uri.startswith(self.settings.status_base.rstrip("/") + "/"):
+            return _refuse("malformed")  # never fetch a status list the issuer does not publish
+        problem = self._status_problem(uri, idx)
+        if problem:
+            return _refuse(problem)
+        return Verification(True, "valid", claims)
+
+    # -- shared ---------------------------------------------------------------------------------------
+
+    def _common(self, claims: Mapping[str, Any], *, audience: str) -> str | None:
+        if claims.get("iss") != self.settings.issuer:
+            return "issuer"
+        aud = claims.get("aud")
+        if not (aud == audience or (isinstance(aud, list) and audience in aud)):
+            return "audience"
+        times = {name: claims[name] for name in ("exp", "iat", "nbf") if name in claims}
+        if "exp" not in times or not all(isinstance(v, int) and not isinstance(v, bool) for v in times.values()):
+            return "malformed"
+        now, leeway = self._clock(), self.settings.leeway_seconds
+        if now > times["exp"] + leeway:
+            return "expired"
+        if any(times.get(name, 0) > now + leeway for name in ("iat", "nbf")):
+            return "not_yet_valid"
+        return None
+
+    def _status_problem(self, uri: str, idx: int) -> str | None:
+        try:
+            value = self._status.status(uri, idx)
+        except StatusUnavailable:
+            return "status_unavailable"
+        if value == status_list.VALID:
+            return None
+        return "suspended" if value == status_list.SUSPENDED else "revoked"
+
+
+def _jose_reason(error: jose.JoseError) -> str:
+    return error.code if error.code in _REASONS else "malformed"
