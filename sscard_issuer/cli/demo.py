@@ -119,7 +119,7 @@ def demo(
     say(f"4. read like a national terminal in {read_ms:.1f} ms; {count} APDUs in all; saved {folder / 'reading.json'}")
     show_reading(reading, as_json=False)
     with plain_errors():
-        _lifecycle(office, operator, card_ref, say)
+        _lifecycle(office, operator, card_ref, say, folder)
         registry.close()
 
 
@@ -132,6 +132,7 @@ def _application(registry: Any, say: Any) -> tuple[Any, Any, str]:
     from sscard_issuer.registry import Role
 
     office = Office(registry)
+    _platform(office)  # the e-card platform's status lists exist before the card is handed over
     admin = office.add_operator(None, username="demo.admin", display_name="演示管理员", role=Role.ADMINISTRATOR)
     operator = office.add_operator(admin, username="demo.operator", display_name="演示经办员", role=Role.OPERATOR,
                                    outlet_code="NN01")
@@ -149,16 +150,40 @@ def _application(registry: Any, say: Any) -> tuple[Any, Any, str]:
     return office, operator, filed.card_ref
 
 
-def _lifecycle(office: Any, operator: Any, card_ref: str, say: Any) -> None:
+def _platform(office: Any) -> Any:
+    from sscard_issuer.api.platform import Platform, PlatformSettings
+
+    return Platform(office.registry, office=office, settings=PlatformSettings(shards=4, shard_size=10_000))
+
+
+def _lifecycle(office: Any, operator: Any, card_ref: str, say: Any, folder: Path) -> None:
+    from sscard_issuer.credential.codes import write_qr
+    from sscard_issuer.credential.profile import BusinessType
     from sscard_issuer.lifecycle.actions import LossKind
     from sscard_issuer.registry import Role
 
+    platform, hospital = _platform(office), "450100-H0001"
+    issued = platform.issue(operator, card_ref)
+    (folder / "ecard.sd-jwt").write_text(issued.token + "\n")
+    say(f"5. e-card {issued.ecard.issuance_number} (created when the card was handed over): "
+        f"{platform.verify(issued.token, audience=hospital).message('en')}; saved {folder / 'ecard.sd-jwt'}")
+    code = platform.code(issued.ecard.ecard_id, business=BusinessType.QUERY, audience=hospital)
+    write_qr(code, folder / "code.png")
+    checked = platform.verify(code, audience=hospital)
+    say(f"6. presentation code, {len(code)} bytes, QR in {folder / 'code.png'}: {checked.message('en')} "
+        f"{dict(checked.claims)}; scanned again: {platform.verify(code, audience=hospital).message('en')}")
     lost = office.report_loss(operator, card_ref, LossKind.TEMPORARY)
-    say(f"5. temporary loss reported: {lost.state.display('en')} until {lost.loss_expires_at:%Y-%m-%d %H:%M} UTC")
+    say(f"7. temporary loss reported ({lost.state.display('en')} until {lost.loss_expires_at:%Y-%m-%d %H:%M} UTC): "
+        f"the e-card is {platform.verify(issued.token, audience=hospital).reason}")
     back = office.cancel_loss(operator, card_ref)
-    say(f"6. loss cancelled: {back.state.display('en')}; history: "
-        + " -> ".join(line.target for line in back.history))
+    say(f"8. loss cancelled ({back.state.display('en')}): the e-card is "
+        f"{platform.verify(issued.token, audience=hospital).reason}")
+    photo = resources.files("sscard_issuer.data").joinpath("sample_photo.jpg").read_bytes()
+    successor = office.replace(operator, card_ref, photo=photo)
+    say(f"9. card replaced by {successor.card_ref}: the old e-card is "
+        f"{platform.verify(issued.token, audience=hospital).reason}; history: "
+        + " -> ".join(line.target for line in office.status(operator, card_ref).history))
     auditor = office.add_operator(office.actor("demo.admin"), username="demo.auditor", display_name="演示审计员",
                                   role=Role.AUDITOR)
     report = office.verify_audit(auditor)
-    say(f"7. audit log intact: {report.intact}, {report.entries} entries, head {report.head_hash[:16]}...")
+    say(f"10. audit log intact: {report.intact}, {report.entries} entries, head {report.head_hash[:16]}...")
