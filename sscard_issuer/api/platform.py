@@ -26,9 +26,10 @@ from sscard_issuer.credential.jose import Signer, sign_compact
 from sscard_issuer.credential.keyset import KeySet, PublicKey
 from sscard_issuer.credential.mint import CredentialSubject, mint_credential
 from sscard_issuer.credential.profile import BusinessType
-from sscard_issuer.credential.signers import Es256Signer
+from sscard_issuer.credential.signers import Es256Signer, Sm2Signer
 from sscard_issuer.credential.store import EcardIssue, EcardRefused
 from sscard_issuer.credential.verify import StatusUnavailable, Verification, Verifier, VerifierSettings
+from sscard_issuer.crypto.sm2 import Sm2PrivateKey
 from sscard_issuer.errors import FieldError
 from sscard_issuer.lifecycle.access import Actor
 from sscard_issuer.lifecycle.ecard_link import EcardLink, IssuedEcard
@@ -55,6 +56,23 @@ class PlatformSettings:
     @property
     def status_base(self) -> str:
         return self.issuer.rstrip("/") + STATUS_PATH
+
+
+DEV_SM2_SIGNING_KEY = DEV_SIGNING_KEY.with_name("ecard-signing-sm2.key")
+
+
+def development_sm2_signer(path: Path = DEV_SM2_SIGNING_KEY) -> Sm2Signer:
+    """The development SM2 signing key (TEST ONLY; the national profile), made on first use."""
+    if path.exists():
+        scalar = path.read_text("ascii").strip().splitlines()[-1]
+        return Sm2Signer(Sm2PrivateKey.from_raw(bytes.fromhex(scalar)))
+    key = Sm2PrivateKey.generate()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text("TEST ONLY: the development SM2 e-card signing key of sscard-issuer (hex scalar).\n"
+                         + key.private_bytes_raw().hex() + "\n", "ascii")
+    temporary.replace(path)
+    return Sm2Signer(key)
 
 
 def development_signer(path: Path = DEV_SIGNING_KEY) -> Es256Signer:
@@ -204,8 +222,10 @@ class Platform:
     # -- verifying -----------------------------------------------------------------------------------
 
     def verifier(self, audience: str) -> Verifier:
+        # the platform allows the algorithms of the keys it publishes itself (ES256; SM2 in the national profile)
+        algorithms = tuple(sorted({key.alg for key in self.keys()}))
         settings = VerifierSettings(issuer=self.settings.issuer, audience=audience,
-                                    status_base=self.settings.status_base)
+                                    status_base=self.settings.status_base, algorithms=algorithms)
         return Verifier(settings, self.keys, self._status, self._replay, clock=self.clock)
 
     def verify(self, token: str, *, audience: str, nonce: str | None = None, card_id: str | None = None,

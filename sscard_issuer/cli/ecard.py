@@ -30,6 +30,7 @@ from sscard_issuer.cli.registry_common import (
 
 if TYPE_CHECKING:
     from sscard_issuer.api.platform import Platform
+    from sscard_issuer.credential.jose import Signer
     from sscard_issuer.lifecycle.office import Office
 
 EXIT_NOT_VALID = 15
@@ -37,24 +38,50 @@ DEFAULT_ISSUER = "https://ecard.example"
 IssuerOpt = Annotated[str, typer.Option("--issuer", metavar="URL", envvar="SSCARD_ISSUER", show_envvar=False,
                                         help="The platform's identifier and base URL.")]
 
+SignerOpt = Annotated[str, typer.Option(
+    "--signer", help="dev (ES256 key in keys/dev, TEST ONLY), dev-sm2 (the SM2 profile, TEST ONLY), or pkcs11 "
+    "(--pkcs11-module, --token-label, --key-label; the PIN from $SSCARD_HSM_PIN).")]
+Pkcs11ModuleOpt = Annotated[str | None, typer.Option("--pkcs11-module", metavar="PATH", help="PKCS#11 library.")]
+TokenLabelOpt = Annotated[str | None, typer.Option("--token-label", help="PKCS#11 token label.")]
+KeyLabelOpt = Annotated[str | None, typer.Option("--key-label", help="Label of the signing key in the token.")]
+
 app = typer.Typer(help="Electronic social security cards. 电子社保卡。", no_args_is_help=True)
 serve_app = typer.Typer(help="Run the HTTP services. 启动服务。", no_args_is_help=True)
 
 
-def _platform(office: Office, issuer: str) -> Platform:
+def _signer(kind: str, module: str | None, token: str | None, key: str | None) -> Signer:
+    from sscard_issuer.api.platform import development_signer, development_sm2_signer
+    from sscard_issuer.credential.signers import Pkcs11Es256Signer
+
+    if kind == "dev":
+        return development_signer()
+    if kind == "dev-sm2":
+        return development_sm2_signer()
+    if kind == "pkcs11":
+        pin = os.environ.get("SSCARD_HSM_PIN")
+        if not (module and token and key and pin):
+            raise typer.BadParameter("pkcs11 needs --pkcs11-module, --token-label, --key-label and $SSCARD_HSM_PIN",
+                                     param_hint="'--signer'")
+        return Pkcs11Es256Signer(module, token, pin, key)
+    raise typer.BadParameter("dev, dev-sm2 or pkcs11", param_hint="'--signer'")
+
+
+def _platform(office: Office, issuer: str, signer: Signer | None = None) -> Platform:
     from sscard_issuer.api.platform import Platform, PlatformSettings
 
-    return Platform(office.registry, settings=PlatformSettings(issuer=issuer), office=office)
+    return Platform(office.registry, settings=PlatformSettings(issuer=issuer), office=office, signer=signer)
 
 
 @app.command("issue")
 def issue(card: Annotated[str, typer.Argument(help="Card reference, identification code or holder's number.")],
           level: Annotated[int, typer.Option(min=1, max=2, help="1 identity and query; 2 adds the bank link.")] = 1,
-          issuer: IssuerOpt = DEFAULT_ISSUER, database: DatabaseOpt = None, operator: OperatorOpt = None,
-          as_json: JsonOpt = False) -> None:
+          issuer: IssuerOpt = DEFAULT_ISSUER, signer: SignerOpt = "dev", pkcs11_module: Pkcs11ModuleOpt = None,
+          token_label: TokenLabelOpt = None, key_label: KeyLabelOpt = None, database: DatabaseOpt = None,
+          operator: OperatorOpt = None, as_json: JsonOpt = False) -> None:
     """Issue (or renew) the card's e-card credential. 签发电子社保卡。"""
     with plain_errors(), open_office(database) as office:
-        issued = _platform(office, issuer).issue(acting(office, operator), card, level)
+        platform = _platform(office, issuer, _signer(signer, pkcs11_module, token_label, key_label))
+        issued = platform.issue(acting(office, operator), card, level)
     doc = {"ecard_id": issued.ecard.ecard_id, "issuance_number": issued.ecard.issuance_number,
            "level": issued.ecard.level, "created": issued.created, "token": issued.token}
     if as_json:
@@ -70,7 +97,9 @@ def code(ecard_id: str,
          business: Annotated[str, typer.Option(help="01 query, 02 payment, 03 other, 04 cross-region medical.")] = "01",
          nonce: Annotated[str | None, typer.Option(help="The verifier's nonce, if it gave one.")] = None,
          qr: Annotated[Path | None, typer.Option(help="Also write the QR code (.png or .svg).")] = None,
-         issuer: IssuerOpt = DEFAULT_ISSUER, database: DatabaseOpt = None, operator: OperatorOpt = None) -> None:
+         issuer: IssuerOpt = DEFAULT_ISSUER, signer: SignerOpt = "dev", pkcs11_module: Pkcs11ModuleOpt = None,
+         token_label: TokenLabelOpt = None, key_label: KeyLabelOpt = None, database: DatabaseOpt = None,
+         operator: OperatorOpt = None) -> None:
     """A presentation code for one scan (60 seconds, once). 生成电子社保卡二维码。"""
     from sscard_issuer.credential.codes import write_qr
     from sscard_issuer.credential.profile import BusinessType
@@ -81,7 +110,7 @@ def code(ecard_id: str,
             kind = BusinessType(business)
         except ValueError:
             raise typer.BadParameter("one of 01, 02, 03, 04", param_hint="'--business'") from None
-        made = _platform(office, issuer).code(ecard_id, business=kind, audience=audience, nonce=nonce)
+        made = _platform(office, issuer, _signer(signer, pkcs11_module, token_label, key_label)).code(ecard_id, business=kind, audience=audience, nonce=nonce)
         if qr is not None:
             write_qr(made, qr)
     sys.stdout.write(made + "\n")
@@ -104,6 +133,8 @@ def verify(token: Annotated[str, typer.Argument(help="A presentation code or a c
            nonce: Annotated[str | None, typer.Option(help="The nonce this verifier gave, if any.")] = None,
            card_id: Annotated[str | None, typer.Option(help="Identification code of a card tapped with it.")] = None,
            cache: Annotated[Path | None, typer.Option(help="Cache folder (key set, status lists, codes seen).")] = None,
+           algorithm: Annotated[list[str] | None, typer.Option(
+               "--algorithm", help="Accepted signature algorithms (repeat); default ES256. SM2 for the national profile.")] = None,
            as_json: JsonOpt = False) -> None:
     """Verify as a relying party, from the platform's published key set and status lists. 核验。"""
     from sscard_issuer.credential.fetch import IssuerClient
@@ -112,9 +143,11 @@ def verify(token: Annotated[str, typer.Argument(help="A presentation code or a c
 
     folder = cache or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sscard" / "verify"
     value = sys.stdin.read() if token == "-" else token
-    client = IssuerClient(issuer, cache_dir=folder / "http")
+    algorithms = tuple(algorithm or ("ES256",))
+    client = IssuerClient(issuer, cache_dir=folder / "http", algorithms=algorithms)
     try:
-        settings = VerifierSettings(issuer=issuer.rstrip("/"), audience=audience, status_base=client.status_base)
+        settings = VerifierSettings(issuer=issuer.rstrip("/"), audience=audience, status_base=client.status_base,
+                                    algorithms=algorithms)
         verifier = Verifier(settings, client.keys, client, FileReplayStore(folder / "codes.sqlite3"))
         result = (verifier.verify_credential(value, card_id=card_id) if "~" in value
                   else verifier.verify_code(value, nonce=nonce))
@@ -136,7 +169,8 @@ def serve_platform(host: Annotated[str, typer.Option()] = "127.0.0.1",
                    port: Annotated[int, typer.Option()] = 8443,
                    issuer: Annotated[str | None, typer.Option(metavar="URL", help="Default: http://HOST:PORT.")] = None,
                    clients: Annotated[Path | None, typer.Option(help="JSON file of API clients (key digests, rights).")] = None,
-                   database: DatabaseOpt = None) -> None:
+                   signer: SignerOpt = "dev", pkcs11_module: Pkcs11ModuleOpt = None, token_label: TokenLabelOpt = None,
+                   key_label: KeyLabelOpt = None, database: DatabaseOpt = None) -> None:
     """The national platform's e-card service (OpenAPI at /openapi.json). 电子社保卡平台服务。"""
     import uvicorn
 
@@ -144,7 +178,7 @@ def serve_platform(host: Annotated[str, typer.Option()] = "127.0.0.1",
     from sscard_issuer.api.platform_app import Clients, create_app
 
     with plain_errors(), open_office(database) as office:
-        platform = Platform(office.registry, office=office,
+        platform = Platform(office.registry, office=office, signer=_signer(signer, pkcs11_module, token_label, key_label),
                             settings=PlatformSettings(issuer=issuer or f"http://{host}:{port}"))
         if clients is None:
             raise typer.BadParameter("a clients file is needed (see README: the platform's callers)",

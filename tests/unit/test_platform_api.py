@@ -3,6 +3,8 @@ codes, verification, the status following the card, published lists and keys, ca
 
 from __future__ import annotations
 
+import json
+import zlib
 from dataclasses import dataclass
 from datetime import date
 
@@ -13,7 +15,8 @@ from sscard_issuer.api.platform import Platform, PlatformSettings
 from sscard_issuer.api.platform_app import Client, Clients, create_app
 from sscard_issuer.credential import status_list
 from sscard_issuer.credential.jose import b64u_decode
-from sscard_issuer.credential.signers import Es256Signer
+from sscard_issuer.credential.profile import BusinessType
+from sscard_issuer.credential.signers import Es256Signer, Sm2Signer
 from sscard_issuer.lifecycle.actions import LossKind
 from sscard_issuer.registry import Registry
 from tests.unit.offices import PHOTO, Staff, applicant, enrolled, hire, individual
@@ -169,9 +172,6 @@ def test_status_lists_are_signed_cacheable_and_republished_only_when_their_shard
     changed = world.http.get(f"/v1/status-lists/{shard}", headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["etag"] != etag
     assert {s: world.http.get(f"/v1/status-lists/{s}").headers["etag"] for s in others} == others
-    import json
-    import zlib
-
     claims = json.loads(b64u_decode(changed.text.split(".")[1]))
     assert claims["sub"] == reference["uri"] and claims["status_list"]["bits"] == 2
     entries = zlib.decompress(b64u_decode(claims["status_list"]["lst"]))
@@ -197,3 +197,18 @@ def test_a_rotated_key_stays_published_and_old_credentials_still_verify(world: W
     assert verify(world, old_token)["reason"] == "valid"
     renewed = str(issue(world)["token"])
     assert verify(world, renewed)["reason"] == "valid" and renewed != old_token
+
+
+def test_the_national_profile_signs_and_verifies_with_sm2(registry: Registry) -> None:
+    platform = Platform(registry, signer=Sm2Signer.generate(), settings=PlatformSettings(shards=2, shard_size=256))
+    staff = hire(platform.office)
+    ref = make_card(platform, staff)
+    issued = platform.issue(staff.operator, ref)
+    header = issued.token.split(".")[0]
+    assert json.loads(b64u_decode(header))["alg"] == "SM2"
+    assert platform.verify(issued.token, audience=HOSPITAL).reason == "valid"
+    code = platform.code(issued.ecard.ecard_id, business=BusinessType.CROSS_REGION_MEDICAL, audience=HOSPITAL)
+    result = platform.verify(code, audience=HOSPITAL)
+    assert result.valid and result.claims["card_number"] == "A00000123"
+    platform.office.report_loss(staff.operator, ref, LossKind.TEMPORARY)
+    assert platform.verify(issued.token, audience=HOSPITAL).reason == "suspended"
