@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from sscard_issuer.credential import status_list
 from sscard_issuer.credential.codes import CodeSubject, KeyAlias, make_code
+from sscard_issuer.credential.family import FamilyLimits
 from sscard_issuer.credential.jose import Signer, sign_compact
 from sscard_issuer.credential.keyset import KeySet, PublicKey
 from sscard_issuer.credential.mint import CredentialSubject, mint_credential
@@ -52,6 +53,7 @@ class PlatformSettings:
     status_ttl: int = 300  # seconds a status list may be cached (token ttl and Cache-Control)
     status_validity: int = 86_400  # a status list token's exp
     jwks_max_age: int = 300
+    family: FamilyLimits = field(default_factory=FamilyLimits)  # relatives per holder, by kind (a setting)
 
     @property
     def status_base(self) -> str:

@@ -167,4 +167,7 @@ def create_app(platform: Platform, clients: Clients) -> FastAPI:
         return Response(body, media_type="application/jwk-set+json",
                         headers={"ETag": etag, "Cache-Control": f"public, max-age={platform.settings.jwks_max_age}"})
 
+    from sscard_issuer.api.family_routes import family_router  # here: it imports this module's Issuer
+
+    app.include_router(family_router(platform, limits=platform.settings.family))
     return app

@@ -10,6 +10,7 @@ from sscard_issuer.registry.credentials import (
     UsedCode,
 )
 from sscard_issuer.registry.database import Registry, default_url
+from sscard_issuer.registry.family import ConsentMethod, FamilyLink, Relation, RevokedBy
 from sscard_issuer.registry.holders import (
     Application,
     ApplicationBatch,
@@ -55,10 +56,12 @@ __all__ = [
     "Card",
     "CardAllocation",
     "CardEventRow",
+    "ConsentMethod",
     "Ecard",
     "EcardLevel",
     "EcardStatus",
     "EventConsumer",
+    "FamilyLink",
     "IdentityDocumentRow",
     "JobState",
     "Operator",
@@ -67,6 +70,8 @@ __all__ = [
     "PersoStep",
     "Person",
     "Registry",
+    "Relation",
+    "RevokedBy",
     "Role",
     "SigningKey",
     "StatusShard",
