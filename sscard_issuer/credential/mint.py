@@ -47,4 +47,5 @@ def mint_credential(subject: CredentialSubject, signer: Signer, *, issuer: str, 
     """The credential as the holder's app stores it: ``<jws>~<disclosure>~...~``."""
     payload, disclosures = sdjwt.conceal(credential_claims(subject, issuer=issuer, status_base=status_base),
                                          DISCLOSABLE)
-    return sdjwt.serialise(sign_compact({"typ": ECARD_TYP}, payload, signer), disclosures)
+    # joined here rather than by sdjwt.serialise: the JWS was just made, its form needs no re-check
+    return "~".join([sign_compact({"typ": ECARD_TYP}, payload, signer), *(d.encoded for d in disclosures), ""])
