@@ -44,7 +44,8 @@ from sscard_issuer.cli.registry_common import (
 
 if TYPE_CHECKING:
     from sscard_issuer.lifecycle.access import Actor
-    from sscard_issuer.lifecycle.office import CardStatus, Office
+    from sscard_issuer.lifecycle.office import Office
+    from sscard_issuer.lifecycle.status_view import CardStatus
 
 KeyArg = Annotated[str, typer.Argument(
     metavar="KEY", help="Card reference, card identification code or social security number.")]

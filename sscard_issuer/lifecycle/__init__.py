@@ -71,7 +71,8 @@ if TYPE_CHECKING:
     from sscard_issuer.lifecycle.access import Actor, Forbidden, Permission
     from sscard_issuer.lifecycle.errors import CardNotFound, ConcurrentChange, NotEligible
     from sscard_issuer.lifecycle.filing import Filed
-    from sscard_issuer.lifecycle.office import CardStatus, Office, OfficeSettings
+    from sscard_issuer.lifecycle.office import Office, OfficeSettings
+    from sscard_issuer.lifecycle.status_view import CardStatus
 
 _LAZY = {
     "Actor": "sscard_issuer.lifecycle.access",
@@ -81,7 +82,7 @@ _LAZY = {
     "ConcurrentChange": "sscard_issuer.lifecycle.errors",
     "NotEligible": "sscard_issuer.lifecycle.errors",
     "Filed": "sscard_issuer.lifecycle.filing",
-    "CardStatus": "sscard_issuer.lifecycle.office",
+    "CardStatus": "sscard_issuer.lifecycle.status_view",
     "Office": "sscard_issuer.lifecycle.office",
     "OfficeSettings": "sscard_issuer.lifecycle.office",
 }

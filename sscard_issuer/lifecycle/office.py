@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -56,6 +55,7 @@ from sscard_issuer.lifecycle.events import CardEvent
 from sscard_issuer.lifecycle.machine import apply, available_actions, effective_state
 from sscard_issuer.lifecycle.record import LifecycleSettings
 from sscard_issuer.lifecycle.states import CardState
+from sscard_issuer.lifecycle.status_view import CardStatus, HistoryLine
 from sscard_issuer.registry import Registry, audit
 from sscard_issuer.registry.holders import Application, Card, CardEventRow, EventConsumer, Person
 from sscard_issuer.registry.office import ApprovalKind, ApprovalRequest, Operator, Outlet, Role, StockKind
@@ -72,58 +72,6 @@ def utc_now() -> datetime:
 class OfficeSettings:
     lifecycle: LifecycleSettings = field(default_factory=LifecycleSettings)
     photo: PhotoRules = field(default_factory=PhotoRules)
-
-
-@dataclass(frozen=True)
-class HistoryLine:
-    at: datetime
-    action: str
-    source: str | None
-    target: str
-    operator: str | None
-    outlet_code: str | None
-
-
-@dataclass(frozen=True)
-class CardStatus:
-    """A card as an operator sees it: state (a lapsed loss already settled), holder, what may be done at
-    the counter (``allowed``), and its history (one line per transition)."""
-
-    card_ref: str
-    state: CardState
-    version: int
-    holder_name: str
-    social_security_number: str | None
-    application_id: int
-    application_kind: str
-    delivery: str
-    tracking_number: str | None
-    card_number: str | None
-    card_id: str | None
-    loss_reported_at: datetime | None
-    loss_expires_at: datetime | None
-    replaces: str | None
-    replaced_by: str | None
-    allowed: tuple[str, ...]
-    history: tuple[HistoryLine, ...]
-
-    def to_json(self, lang: str = "zh") -> dict[str, Any]:
-        def when(value: datetime | None) -> str | None:
-            return value.isoformat() if value else None
-
-        return {
-            "card_ref": self.card_ref, "state": self.state.value, "state_display": self.state.display(
-                "en" if lang == "en" else "zh"), "version": self.version,
-            "holder": {"name": self.holder_name, "social_security_number": self.social_security_number},
-            "application": {"id": self.application_id, "kind": self.application_kind, "delivery": self.delivery,
-                            "tracking_number": self.tracking_number},
-            "card_number": self.card_number, "card_id": self.card_id,
-            "loss": {"reported_at": when(self.loss_reported_at), "expires_at": when(self.loss_expires_at)}
-            if self.loss_reported_at else None,
-            "replaces": self.replaces, "replaced_by": self.replaced_by, "allowed_actions": list(self.allowed),
-            "history": [{"at": when(h.at), "action": h.action, "from": h.source, "to": h.target,
-                         "operator": h.operator, "outlet": h.outlet_code} for h in self.history],
-        }  # fmt: skip
 
 
 class Office:

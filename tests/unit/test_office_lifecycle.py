@@ -16,7 +16,8 @@ from sscard_issuer.lifecycle import TRANSITIONS, ActionKind, CardState, IllegalT
 from sscard_issuer.lifecycle.access import Actor
 from sscard_issuer.lifecycle.actions import LossKind
 from sscard_issuer.lifecycle.errors import CardNotFound, ConcurrentChange
-from sscard_issuer.lifecycle.office import CardStatus, Office, OfficeSettings
+from sscard_issuer.lifecycle.office import Office, OfficeSettings
+from sscard_issuer.lifecycle.status_view import CardStatus
 from sscard_issuer.registry import Card, CardEventRow, Registry
 from tests.unit.offices import PHOTO, Clock, Staff, applicant, enrolled, hire, individual, open_office
 
