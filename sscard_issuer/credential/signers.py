@@ -28,7 +28,7 @@ from pkcs11.util.ec import encode_ec_public_key, encode_named_curve_parameters
 from sscard_issuer.credential.jose import JoseError, b64u_encode
 from sscard_issuer.credential.keyset import thumbprint
 from sscard_issuer.crypto import Sm2PrivateKey
-from sscard_issuer.keys import KeyStoreError
+from sscard_issuer.keys import KeyStoreError, find_token, open_session
 
 __all__ = ["Es256Signer", "Pkcs11Es256Signer", "Sm2Signer"]
 
@@ -140,36 +140,6 @@ class Sm2Signer:
 # -- PKCS#11 -----------------------------------------------------------------------------------
 
 
-def _token(module_path: str, token_label: str) -> Any:
-    try:
-        lib = pkcs11.lib(module_path)
-    except (pkcs11.PKCS11Error, OSError, RuntimeError) as exc:
-        raise KeyStoreError(f"cannot load PKCS#11 module {module_path}: {type(exc).__name__}") from None
-    try:
-        return lib.get_token(token_label=token_label)
-    except pkcs11.NoSuchToken:
-        raise KeyStoreError(f"no token labelled {token_label!r} in {module_path}") from None
-    except pkcs11.MultipleTokensReturned:
-        raise KeyStoreError(f"several tokens are labelled {token_label!r}") from None
-
-
-def _open(token: Any, token_label: str, user_pin: str, *, rw: bool) -> Any:
-    """A logged-in session. Login is per process and token: if this process is already logged
-    in (another session), the new session shares that login."""
-    try:
-        return token.open(user_pin=user_pin, rw=rw)
-    except pkcs11.UserAlreadyLoggedIn:
-        pass
-    except pkcs11.PinIncorrect:
-        raise KeyStoreError(f"the user PIN of token {token_label!r} was refused") from None
-    except pkcs11.PKCS11Error as exc:
-        raise KeyStoreError(f"cannot open token {token_label!r}: PKCS#11 error {type(exc).__name__}") from None
-    try:
-        return token.open(rw=rw)
-    except pkcs11.PKCS11Error as exc:
-        raise KeyStoreError(f"cannot open token {token_label!r}: PKCS#11 error {type(exc).__name__}") from None
-
-
 class Pkcs11Es256Signer:
     """ES256 with the private key in a PKCS#11 token; the key never leaves it.
 
@@ -184,7 +154,7 @@ class Pkcs11Es256Signer:
     def __init__(self, module_path: str, token_label: str, user_pin: str, key_label: str) -> None:
         self._label = key_label
         self._lock = threading.Lock()
-        session = _open(_token(module_path, token_label), token_label, user_pin, rw=False)
+        session = open_session(find_token(module_path, token_label), token_label, user_pin, rw=False)
         try:
             self._private = self._find(session, ObjectClass.PRIVATE_KEY, token_label)
             self._jwk = self._read_public(session, token_label)
@@ -223,7 +193,7 @@ class Pkcs11Es256Signer:
         The private key is a token object: private, sensitive, never extractable, for signing
         only. A label already in use is refused (never a second key under one name).
         """
-        session = _open(_token(module_path, token_label), token_label, user_pin, rw=True)
+        session = open_session(find_token(module_path, token_label), token_label, user_pin, rw=True)
         try:
             if any(True for _ in session.get_objects({Attribute.LABEL: key_label})):
                 raise KeyStoreError(f"token {token_label!r} already holds objects labelled {key_label!r}")

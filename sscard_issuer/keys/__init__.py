@@ -2,10 +2,13 @@
 
 :class:`KeyStore` holds masters and derives per-card :class:`CardKey` handles from them;
 :class:`DevKeyStore` reads the published development key set (TEST ONLY), :class:`Pkcs11KeyStore`
-keeps masters in a PKCS#11 token and delegates SM4 to a fallback store (SoftHSM2 has no SM4).
+keeps masters in a PKCS#11 token and delegates SM4 to a fallback store (SoftHSM2 has no SM4);
+:func:`find_token` and :func:`open_session` open a token for any other PKCS#11 user (the e-card
+signer).
 See ``keys/README.md`` at the repository root.
 """
 
+from sscard_issuer.keys._p11 import find_token, open_session
 from sscard_issuer.keys.base import CardKey, KeyStore
 from sscard_issuer.keys.dev import DevKeyStore
 from sscard_issuer.keys.errors import KeyNotFound, KeyStoreError
@@ -22,5 +25,7 @@ __all__ = [
     "KeyStore",
     "KeyStoreError",
     "Pkcs11KeyStore",
+    "find_token",
+    "open_session",
     "provision_token",
 ]

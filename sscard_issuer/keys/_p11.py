@@ -116,3 +116,32 @@ def token_errors(what: str) -> Iterator[None]:
         yield
     except pkcs11.PKCS11Error as exc:
         raise KeyStoreError(f"{what}: PKCS#11 error {type(exc).__name__}") from exc
+
+
+def find_token(module_path: str, token_label: str) -> Any:
+    """The token labelled ``token_label`` in the PKCS#11 library ``module_path``."""
+    try:
+        lib = pkcs11.lib(module_path)
+    except (pkcs11.PKCS11Error, OSError, RuntimeError) as exc:
+        raise KeyStoreError(f"cannot load PKCS#11 module {module_path}: {type(exc).__name__}") from None
+    try:
+        return lib.get_token(token_label=token_label)
+    except pkcs11.NoSuchToken:
+        raise KeyStoreError(f"no token labelled {token_label!r} in {module_path}") from None
+    except pkcs11.MultipleTokensReturned:
+        raise KeyStoreError(f"several tokens are labelled {token_label!r}") from None
+
+
+def open_session(token: Any, token_label: str, user_pin: str, *, rw: bool) -> Any:
+    """A logged-in session. PKCS#11 login is per process and token: if another session of this
+    process is already logged in, the new session shares that login (the PIN cannot be re-checked)."""
+    try:
+        return token.open(user_pin=user_pin, rw=rw)
+    except pkcs11.UserAlreadyLoggedIn:
+        pass
+    except pkcs11.PinIncorrect:
+        raise KeyStoreError(f"the user PIN of token {token_label!r} was refused") from None
+    except pkcs11.PKCS11Error as exc:
+        raise KeyStoreError(f"cannot open token {token_label!r}: PKCS#11 error {type(exc).__name__}") from None
+    with token_errors(f"opening token {token_label!r}"):
+        return token.open(rw=rw)

@@ -29,7 +29,7 @@ from sscard_issuer.crypto import (
     key_check_value,
     pad,
 )
-from sscard_issuer.keys._p11 import derive_des2, master_template, token_errors
+from sscard_issuer.keys._p11 import derive_des2, find_token, master_template, open_session, token_errors
 from sscard_issuer.keys.base import CardKey, KeyStore, check_key_id, key_label
 from sscard_issuer.keys.errors import KeyNotFound, KeyStoreError
 from sscard_issuer.keys.key_class import KeyClass
@@ -196,35 +196,7 @@ class Pkcs11KeyStore(KeyStore):
         self._token_label = token_label
         self._fallback = fallback
         self._masters: dict[str, Any] = {}
-        with token_errors(f"loading PKCS#11 module {module_path}"):
-            lib = pkcs11.lib(module_path)
-        try:
-            token = lib.get_token(token_label=token_label)
-        except pkcs11.NoSuchToken:
-            raise KeyStoreError(f"no token labelled {token_label!r} in {module_path}") from None
-        except pkcs11.MultipleTokensReturned:
-            raise KeyStoreError(f"several tokens are labelled {token_label!r}") from None
-        self._session: Any = self._open(token, user_pin)
-
-    def _open(self, token: Any, user_pin: str) -> Any:
-        """Open a logged-in R/W session (R/W for :meth:`import_master`).
-
-        PKCS#11 login is per process and token: if another session of this process is already
-        logged in, the new session shares that login (and the PIN cannot be re-checked).
-        """
-        label = self._token_label
-        try:
-            return token.open(user_pin=user_pin, rw=True)
-        except pkcs11.UserAlreadyLoggedIn:
-            pass
-        except pkcs11.PinIncorrect:
-            raise KeyStoreError(f"the user PIN of token {label!r} was refused") from None
-        except pkcs11.PKCS11Error as exc:
-            raise KeyStoreError(
-                f"cannot open token {label!r}: PKCS#11 error {type(exc).__name__}"
-            ) from None
-        with token_errors(f"opening token {label!r}"):
-            return token.open(rw=True)
+        self._session: Any = open_session(find_token(module_path, token_label), token_label, user_pin, rw=True)
 
     # --- masters -------------------------------------------------------------------------------
 
