@@ -18,12 +18,15 @@ START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 class Clock:
-    """The office's clock: starts at ``START``, moves only when told."""
+    """The office's clock: starts at ``START``; moves when told, and by ``tick`` at every reading
+    (a tick gives every audit entry its own time)."""
 
-    def __init__(self, now: datetime = START) -> None:
+    def __init__(self, now: datetime = START, *, tick: timedelta = timedelta(0)) -> None:
         self.now = now
+        self.tick = tick
 
     def __call__(self) -> datetime:
+        self.now += self.tick
         return self.now
 
     def advance(self, **delta: float) -> datetime:

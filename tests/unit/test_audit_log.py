@@ -14,17 +14,13 @@ import itertools
 import json
 import multiprocessing
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from sscard_issuer.applications import DocumentType, IdentityDocument
-from sscard_issuer.applications.requests import Applicant, ApplicationKind, ApplicationRequest
-from sscard_issuer.card.identifiers import SocialSecurityNumber
 from sscard_issuer.errors import FieldError
 from sscard_issuer.lifecycle.access import Actor, Forbidden
 from sscard_issuer.lifecycle.actions import LossKind
@@ -39,31 +35,7 @@ from sscard_issuer.registry import (
     StockKind,
 )
 from sscard_issuer.registry.audit import GENESIS, canonical_json, entry_hash
-
-PHOTO = (Path(__file__).resolve().parents[2] / "sscard_issuer" / "data" / "sample_photo.jpg").read_bytes()
-START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-class Clock:
-    """The office's clock: a minute later at every reading, so every entry has its own time."""
-
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(minutes=1)
-        return self.now
-
-
-def applicant(serial: int) -> Applicant:
-    first17 = f"450103{date(1985, 6, 15):%Y%m%d}{serial:03d}"
-    number = first17 + SocialSecurityNumber.check_character(first17)
-    return Applicant(name="李秀英", sex="1" if serial % 2 else "2", birth_date=date(1985, 6, 15),
-                     document=IdentityDocument(DocumentType.RESIDENT_ID_CARD, number))
-
-
-def individual(who: Applicant) -> ApplicationRequest:
-    return ApplicationRequest(kind=ApplicationKind.INDIVIDUAL, applicant=who, photo=PHOTO)
+from tests.unit.offices import Clock, applicant, individual
 
 
 @dataclass
@@ -78,7 +50,7 @@ class Log:
 
 def build_log(registry: Registry) -> Log:
     """A working day at hall NN01, through the Office: 14 audit entries."""
-    office = Office(registry, clock=Clock())
+    office = Office(registry, clock=Clock(tick=timedelta(minutes=1)))
     admin = office.add_operator(None, username="admin", display_name="管理员", role=Role.ADMINISTRATOR)
     operator = office.add_operator(admin, username="wang.li", display_name="王丽", role=Role.OPERATOR,
                                    outlet_code="NN01")

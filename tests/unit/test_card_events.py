@@ -14,8 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
+from datetime import date, timedelta
 from typing import Any
 
 import psycopg
@@ -23,9 +22,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, event, func, select
 from sqlalchemy.orm import Session
 
-from sscard_issuer.applications import DocumentType, IdentityDocument
-from sscard_issuer.applications.requests import Applicant, ApplicationKind, ApplicationRequest
-from sscard_issuer.card.identifiers import SocialSecurityNumber
+from sscard_issuer.applications.requests import ApplicationKind, ApplicationRequest
 from sscard_issuer.lifecycle import (
     CardActivated,
     CardApplied,
@@ -52,27 +49,7 @@ from sscard_issuer.lifecycle.codec import event_from_json
 from sscard_issuer.lifecycle.office import Office
 from sscard_issuer.registry import AuditEntry, Card, CardEventRow, Registry, Role
 from tests.pg import NewDatabaseUrl, PostgresCluster
-
-PHOTO = (Path(__file__).resolve().parents[2] / "sscard_issuer" / "data" / "sample_photo.jpg").read_bytes()
-START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
-def applicant(serial: int) -> Applicant:
-    first17 = f"450103{date(1985, 6, 15):%Y%m%d}{serial:03d}"
-    number = first17 + SocialSecurityNumber.check_character(first17)
-    return Applicant(name="李秀英", sex="1" if serial % 2 else "2", birth_date=date(1985, 6, 15),
-                     document=IdentityDocument(DocumentType.RESIDENT_ID_CARD, number))
+from tests.unit.offices import PHOTO, START, Clock, applicant
 
 
 @dataclass

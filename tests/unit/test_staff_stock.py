@@ -18,16 +18,13 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import MetaData, event, select, text, update
 
-from sscard_issuer.applications import DocumentType, IdentityDocument
-from sscard_issuer.applications.requests import Applicant, ApplicationKind, ApplicationRequest
-from sscard_issuer.card.identifiers import SocialSecurityNumber
 from sscard_issuer.errors import FieldError
 from sscard_issuer.lifecycle.access import Actor, Forbidden
 from sscard_issuer.lifecycle.errors import ConcurrentChange, NotEligible
@@ -46,33 +43,16 @@ from sscard_issuer.registry import (
     StockKind,
     StockMovement,
 )
+from tests.unit.offices import Clock, applicant
+from tests.unit.offices import individual as request
 
-REPO = Path(__file__).resolve().parents[2]
 # the service page the project started from (../shared/seed), kept with the tests
 SEED = Path(__file__).resolve().parents[1] / "data"
-PHOTO = (REPO / "sscard_issuer" / "data" / "sample_photo.jpg").read_bytes()
-START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery staple"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(seconds=1)
-        return self.now
-
-
-def applicant(serial: int) -> Applicant:
-    first17 = f"450103{date(1985, 6, 15):%Y%m%d}{serial:03d}"
-    number = first17 + SocialSecurityNumber.check_character(first17)
-    return Applicant(name="李秀英", sex="1" if serial % 2 else "2", birth_date=date(1985, 6, 15),
-                     document=IdentityDocument(DocumentType.RESIDENT_ID_CARD, number))
-
-
-def request(who: Applicant, *, instant: bool = False) -> ApplicationRequest:
-    return ApplicationRequest(kind=ApplicationKind.INDIVIDUAL, applicant=who, photo=PHOTO, instant=instant)
+def ticking() -> Clock:
+    return Clock(tick=timedelta(seconds=1))
 
 
 @dataclass
@@ -88,7 +68,7 @@ class Staff:
 
 
 def hire(registry: Registry) -> Staff:
-    office = Office(registry, clock=Clock())
+    office = Office(registry, clock=ticking())
     admin = office.add_operator(None, username="admin", display_name="管理员", role=Role.ADMINISTRATOR)
 
     def add(username: str, role: Role, outlet: str | None) -> Actor:
@@ -248,7 +228,7 @@ def test_front_desk_staff_manage_neither_staff_nor_outlets(staff: Staff) -> None
 
 
 def test_only_the_first_administrator_is_added_without_an_actor(registry: Registry) -> None:
-    office = Office(registry, clock=Clock())
+    office = Office(registry, clock=ticking())
     for role, outlet in ((Role.OPERATOR, "NN01"), (Role.SUPERVISOR, "NN01"), (Role.AUDITOR, None)):
         with pytest.raises(Forbidden):
             office.add_operator(None, username="early", display_name="x", role=role, outlet_code=outlet)
@@ -273,7 +253,7 @@ def test_two_first_administrators_added_at_once_make_one(database_url: str) -> N
         def bootstrap(desk: Registry, username: str, after: threading.Event | None) -> Actor:
             if after is not None:
                 assert after.wait(timeout=10)  # the first has added itself and holds its commit
-            return Office(desk, clock=Clock()).add_operator(None, username=username, display_name="x",
+            return Office(desk, clock=ticking()).add_operator(None, username=username, display_name="x",
                                                             role=Role.ADMINISTRATOR)
 
         with ThreadPoolExecutor(max_workers=2) as pool:
@@ -608,7 +588,7 @@ def test_two_supervisors_approving_one_request_at_once_exactly_one_wins(
     def approve(desk: Registry, supervisor: Actor, after: threading.Event | None) -> Any:
         if after is not None:
             assert after.wait(timeout=10)  # the first has decided and holds its commit
-        return Office(desk, clock=Clock()).decide(supervisor, asked, approve=True)
+        return Office(desk, clock=ticking()).decide(supervisor, asked, approve=True)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         won = pool.submit(approve, one, staff.supervisor, None)
@@ -634,7 +614,7 @@ def test_many_rounds_of_two_supervisors_at_once_never_destroy_twice(
     staff = hire(registry)
     rounds = 8
     spoiled_stock(staff, spoiled=rounds)
-    offices = [Office(desk, clock=Clock()) for desk in two_desks]
+    offices = [Office(desk, clock=ticking()) for desk in two_desks]
     supervisors = (staff.supervisor, staff.second_supervisor)
     winners = []
     for _ in range(rounds):
