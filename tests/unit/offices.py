@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -82,3 +85,22 @@ def open_office(registry: Registry, clock: Clock | None = None, settings: Office
 def enrolled(office: Office, by: Actor, who: Applicant) -> Applicant:
     office.enrol(by, who, insured_since=date(2020, 1, 1))
     return who
+
+
+RACERS = 6
+
+
+def race(calls: list[Callable[[], object]]) -> list[object]:
+    """Run ``calls`` at once (threads with their own connections released by one barrier, racing for
+    real); each result is the return value or the exception raised."""
+    start = threading.Barrier(len(calls))
+
+    def run(call: Callable[[], object]) -> object:
+        start.wait(timeout=30)
+        try:
+            return call()
+        except Exception as error:  # noqa: BLE001 - the outcome under test
+            return error
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(run, calls))

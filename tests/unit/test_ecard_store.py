@@ -25,8 +25,18 @@ from sscard_issuer.lifecycle.ecard_link import EcardLink
 from sscard_issuer.lifecycle.events import CardEvent
 from sscard_issuer.lifecycle.office import Office, OfficeSettings
 from sscard_issuer.registry import AuditEntry, Card, Ecard, Registry, StatusShard, UsedCode
-from tests.unit.offices import PHOTO, Clock, Staff, applicant, enrolled, hire, individual, open_office
-from tests.unit.test_office_races import RACERS, race
+from tests.unit.offices import (
+    PHOTO,
+    RACERS,
+    Clock,
+    Staff,
+    applicant,
+    enrolled,
+    hire,
+    individual,
+    open_office,
+    race,
+)
 
 LOSS_DAYS = 5
 SHARDS, SHARD_SIZE = 4, 64

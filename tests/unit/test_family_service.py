@@ -4,9 +4,6 @@ relying parties verify; refusals are typed; two adds racing for the last slot ca
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -24,7 +21,7 @@ from sscard_issuer.credential.signers import Es256Signer
 from sscard_issuer.errors import FieldError
 from sscard_issuer.lifecycle.actions import LossKind
 from sscard_issuer.registry import AuditEntry, Card, FamilyLink, Registry
-from tests.unit.offices import PHOTO, Staff, applicant, enrolled, hire, individual
+from tests.unit.offices import PHOTO, Staff, applicant, enrolled, hire, individual, race
 
 ISSUER_KEY, HOSPITAL_KEY = "k-issuer-0123456789", "k-hospital-0123456789"
 AS_ISSUER = {"Authorization": f"Bearer {ISSUER_KEY}"}
@@ -326,21 +323,6 @@ def test_the_database_refuses_a_second_active_link_and_a_link_to_oneself(world: 
 
 
 # -- races -----------------------------------------------------------------------------------------------
-
-
-def race(calls: list[Callable[[], object]]) -> list[object]:
-    """Run ``calls`` at once (threads, each with its own connection); each result or exception raised."""
-    start = threading.Barrier(len(calls))
-
-    def run(call: Callable[[], object]) -> object:
-        start.wait(timeout=30)
-        try:
-            return call()
-        except Exception as error:  # noqa: BLE001 - the outcome under test
-            return error
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
 def test_adds_racing_for_the_last_slot_make_exactly_one(world: World) -> None:

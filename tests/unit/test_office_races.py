@@ -3,9 +3,7 @@ PostgreSQL): threads with their own connections release a barrier at once and ra
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import select
@@ -15,24 +13,7 @@ from sscard_issuer.lifecycle.actions import LossKind
 from sscard_issuer.lifecycle.errors import ConcurrentChange, NotEligible
 from sscard_issuer.lifecycle.office import Office
 from sscard_issuer.registry import Card, CardEventRow, Registry
-from tests.unit.offices import PHOTO, applicant, enrolled, hire, individual, open_office
-
-RACERS = 6
-
-
-def race(calls: list[Callable[[], object]]) -> list[object]:
-    """Run ``calls`` at once; each result is the return value or the exception raised."""
-    start = threading.Barrier(len(calls))
-
-    def run(call: Callable[[], object]) -> object:
-        start.wait(timeout=30)
-        try:
-            return call()
-        except Exception as error:  # noqa: BLE001 - the outcome under test
-            return error
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(run, calls))
+from tests.unit.offices import PHOTO, RACERS, applicant, enrolled, hire, individual, open_office, race
 
 
 def versions_are_contiguous(office: Office, ref: str) -> list[int]:
