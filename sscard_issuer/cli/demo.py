@@ -81,7 +81,8 @@ def demo(
             (folder / stale).unlink(missing_ok=True)  # a demo starts from an empty registry
         registry = Registry(f"sqlite:///{folder / 'registry.sqlite3'}")
         stack.callback(registry.close)
-        office, operator, card_ref = _application(registry, say)
+        platform, operator, card_ref = _application(registry, say)
+        office = platform.office
         image = make_blank_card(algorithm=alg, keys=keys, out=folder / "card.json")
         say(f"1. blank {alg.value} card made -> {image.path}")
         card = SimulatedCard(image)
@@ -119,12 +120,13 @@ def demo(
     say(f"4. read like a national terminal in {read_ms:.1f} ms; {count} APDUs in all; saved {folder / 'reading.json'}")
     show_reading(reading, as_json=False)
     with plain_errors():
-        _lifecycle(office, operator, card_ref, say, folder)
+        _lifecycle(platform, operator, card_ref, say, folder)
         registry.close()
 
 
 def _application(registry: Any, say: Any) -> tuple[Any, Any, str]:
-    """Staff, enrolment and the instant-issuance application of the sample applicant."""
+    """The e-card platform on the registry (its status lists exist before the card is handed over),
+    staff, enrolment and the instant-issuance application of the sample applicant."""
     from sscard_issuer.applications import DocumentType, IdentityDocument
     from sscard_issuer.applications.requests import Applicant as Person
     from sscard_issuer.applications.requests import ApplicationKind, ApplicationRequest
@@ -132,7 +134,7 @@ def _application(registry: Any, say: Any) -> tuple[Any, Any, str]:
     from sscard_issuer.registry import Role
 
     office = Office(registry)
-    _platform(office)  # the e-card platform's status lists exist before the card is handed over
+    platform = _platform(office)
     admin = office.add_operator(None, username="demo.admin", display_name="演示管理员", role=Role.ADMINISTRATOR)
     operator = office.add_operator(admin, username="demo.operator", display_name="演示经办员", role=Role.OPERATOR,
                                    outlet_code="NN01")
@@ -147,7 +149,7 @@ def _application(registry: Any, say: Any) -> tuple[Any, Any, str]:
     say(f"0. {who.name} applies at {hall.name_zh} for instant issuance: application {filed.application_id}, "
         f"card {filed.card_ref}")
     office.produce(operator, filed.card_ref)
-    return office, operator, filed.card_ref
+    return platform, operator, filed.card_ref
 
 
 def _platform(office: Any) -> Any:
@@ -156,13 +158,13 @@ def _platform(office: Any) -> Any:
     return Platform(office.registry, office=office, settings=PlatformSettings(shards=4, shard_size=10_000))
 
 
-def _lifecycle(office: Any, operator: Any, card_ref: str, say: Any, folder: Path) -> None:
+def _lifecycle(platform: Any, operator: Any, card_ref: str, say: Any, folder: Path) -> None:
     from sscard_issuer.credential.codes import write_qr
     from sscard_issuer.credential.profile import BusinessType
     from sscard_issuer.lifecycle.actions import LossKind
     from sscard_issuer.registry import Role
 
-    platform, hospital = _platform(office), "450100-H0001"
+    office, hospital = platform.office, "450100-H0001"
     issued = platform.issue(operator, card_ref)
     (folder / "ecard.sd-jwt").write_text(issued.token + "\n")
     say(f"5. e-card {issued.ecard.issuance_number} (created when the card was handed over): "
