@@ -15,7 +15,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import bindparam, select
@@ -54,6 +54,11 @@ class PlatformSettings:
     status_validity: int = 86_400  # a status list token's exp
     jwks_max_age: int = 300
     family: FamilyLimits = field(default_factory=FamilyLimits)  # relatives per holder, by kind (a setting)
+
+    @property
+    def retired_key_grace(self) -> timedelta:
+        """How long a retired key stays published at least: the status lists and codes it signed last."""
+        return timedelta(seconds=self.status_validity + 120)
 
     @property
     def status_base(self) -> str:
@@ -122,20 +127,37 @@ class RegistryReplayStore:
             return records.claim_code(session, jti, expires_at, datetime.fromtimestamp(self._clock(), UTC))
 
 
+def rotate_signing_key(registry: Registry, signer: Signer, *, code_kid: str | None, at: datetime,
+                       grace: timedelta) -> tuple[str, list[str]]:
+    """Make ``signer`` the platform's signing key (codes under ``code_kid``: by default the alias it
+    already has, else the next unused short kid); every other key retires, published while what it
+    signed is valid and at least ``grace`` longer. Returns (the code alias, the kids retired); running
+    it again with the same key retires nothing more. A retired key cannot come back."""
+    jwk = json.dumps(signer.public_jwk(), sort_keys=True)
+    with registry.transaction() as session:
+        alias = code_kid or records.code_alias(session, signer.kid) or records.next_code_kid(session)
+        retired = records.rotate_keys(session, kid=signer.kid, alg=signer.alg, jwk=jwk, code_kid=alias, at=at,
+                                      keep_until=at + grace)
+    return alias, [key.kid for key in retired]
+
+
 class Platform:
     def __init__(self, registry: Registry, *, settings: PlatformSettings | None = None, signer: Signer | None = None,
                  office: Office | None = None, clock: Callable[[], float] = time.time) -> None:
         self.settings = settings or PlatformSettings()
         self.registry = registry
         self.signer = signer or development_signer()
-        self.code_signer = KeyAlias(self.signer, self.settings.code_kid)
         self.clock = clock
         self.office = office or Office(registry, clock=lambda: datetime.fromtimestamp(clock(), UTC))
         now = self.office.clock()
         with registry.transaction() as session:
+            # a key seen before keeps its code alias; a retired key refuses to start (SigningKeyError)
             jwk = json.dumps(self.signer.public_jwk(), sort_keys=True)
             records.record_key(session, self.signer.kid, self.signer.alg, jwk, now)
-            records.record_key(session, self.code_signer.kid, self.signer.alg, jwk, now)
+            code_kid = records.code_alias(session, self.signer.kid) or self.settings.code_kid
+            records.record_key(session, code_kid, self.signer.alg, jwk, now)
+        self.code_signer = KeyAlias(self.signer, code_kid)
+        self._retired = False  # set when another process rotated the key away (seen at the key set's refresh)
         self.ecards = EcardLink(self.office, mint=self._mint, shards=self.settings.shards,
                                 shard_size=self.settings.shard_size, kid=self.signer.kid)
         self._status = RegistryStatus(registry, self.settings.status_base)
@@ -172,6 +194,7 @@ class Platform:
         if not ecard.active or ecard.status != EcardStatus.VALID:
             raise EcardRefused("ecard_not_usable", f"e-card {ecard_id} is suspended or revoked",
                                "电子社保卡已暂停或失效，不能生成二维码")
+        self._check_current()
         subject = CodeSubject(area=ecard.area_code, ssn=person.social_security_number or "", name=person.name,
                               card_number=card.card_number or "", level=ecard.level, shard=ecard.status_shard,
                               index=ecard.status_index)
@@ -186,30 +209,36 @@ class Platform:
         if self._keyset is None or now - self._keyset[0] > max_age:
             with self.registry.transaction(durable=False) as session:
                 published = records.published_keys(session, self.office.clock())
+            self._retired = not any(k.kid == self.signer.kid and k.retired_at is None for k in published)
             self._keyset = (now, KeySet(PublicKey(kid=k.kid, alg=k.alg, jwk=json.loads(k.jwk), not_after=k.not_after)
                                         for k in published))
         return self._keyset[1]
 
-    def rotate(self, signer: Signer, *, code_kid: str) -> None:
-        """Sign with ``signer`` from now on (codes under the new short ``code_kid``); the old keys stay
-        published while what they signed is valid (a code: a minute)."""
-        now = self.office.clock()
-        with self.registry.transaction() as session:
-            jwk = json.dumps(signer.public_jwk(), sort_keys=True)
-            records.record_key(session, signer.kid, signer.alg, jwk, now)
-            records.record_key(session, code_kid, signer.alg, jwk, now)
-            records.retire_key(session, self.signer.kid, now)
-            records.retire_key(session, self.code_signer.kid, now)
-            records.key_signed(session, self.code_signer.kid, datetime.fromtimestamp(self.clock() + 120, UTC))
-        self.signer, self.code_signer = signer, KeyAlias(signer, code_kid)
+    def rotate(self, signer: Signer, *, code_kid: str | None = None) -> list[str]:
+        """Sign with ``signer`` from now on (:func:`rotate_signing_key`); returns the kids retired.
+
+        Other processes serving with a retired key stop signing within :meth:`keys`' refresh
+        interval; restart them with the new key."""
+        alias, retired = rotate_signing_key(self.registry, signer, code_kid=code_kid, at=self.office.clock(),
+                                            grace=self.settings.retired_key_grace)
+        self.signer, self.code_signer = signer, KeyAlias(signer, alias)
         self.ecards.kid = signer.kid
         self._lists.clear()
         self._keyset = None
+        return retired
+
+    def _check_current(self) -> None:
+        self.keys()
+        if self._retired:
+            raise records.SigningKeyError("key_retired", f"signing key {self.signer.kid!r} has been retired: "
+                                          "restart the service with the current key",
+                                          f"签名密钥 {self.signer.kid} 已停用，请使用新密钥重新启动服务")
 
     def status_list(self, shard: int) -> tuple[str, str]:
         """The shard's Status List Token and its ETag; signed again only when the shard changed."""
         if not 0 <= shard < self.settings.shards:
             raise FieldError("shard", f"a status list number from 0 to {self.settings.shards - 1}", shard)
+        self._check_current()
         version, entries = self.ecards.status_list(shard)
         cached = self._lists.get(shard)
         if cached is None or cached[0] != version:

@@ -116,6 +116,31 @@ def code(ecard_id: str,
     sys.stdout.write(made + "\n")
 
 
+@app.command("rotate-key")
+def rotate_key(signer: SignerOpt = "dev", pkcs11_module: Pkcs11ModuleOpt = None, token_label: TokenLabelOpt = None,
+               key_label: KeyLabelOpt = None,
+               code_kid: Annotated[str | None, typer.Option(help="Short kid for codes (default: the next unused, c2...).")] = None,
+               issuer: IssuerOpt = DEFAULT_ISSUER, database: DatabaseOpt = None, as_json: JsonOpt = False) -> None:
+    """Sign with a new key from now on; retired keys stay published while what they signed is valid.
+    启用新的签名密钥。
+
+    Then restart every `sscard serve platform` with the new key: servers still holding a retired key
+    refuse to sign (codes, status lists, e-cards) once they see the rotation."""
+    from sscard_issuer.api.platform import PlatformSettings, rotate_signing_key
+
+    with plain_errors(), open_office(database) as office:
+        new = _signer(signer, pkcs11_module, token_label, key_label)
+        grace, now = PlatformSettings(issuer=issuer).retired_key_grace, office.clock()
+        alias, retired = rotate_signing_key(office.registry, new, code_kid=code_kid, at=now, grace=grace)
+        doc = {"kid": new.kid, "code_kid": alias, "alg": new.alg, "retired": retired,
+               "published_until_at_least": (now + grace).isoformat()}
+    if as_json:
+        print_json(doc)
+    else:
+        err.print(f"signing key {doc['kid']} (codes: {doc['code_kid']}); retired: {', '.join(retired) or 'none'}, "
+                  f"published at least until {doc['published_until_at_least']}", markup=False)
+
+
 @app.command("qr")
 def qr(code: str, out: Annotated[Path, typer.Option("--out", help="The image file (.png or .svg).")]) -> None:
     """Draw a code as a QR image. 生成二维码图片。"""

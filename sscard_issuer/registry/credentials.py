@@ -207,6 +207,44 @@ def key_signed(session: Session, kid: str, expires_at: datetime) -> None:
                     .values(not_after=expires_at), execution_options={"synchronize_session": "fetch"})
 
 
+def code_alias(session: Session, kid: str) -> str | None:
+    """The short kid presentation codes are signed under with the same key as ``kid``, if one is current
+    (None for a key never recorded; :class:`SigningKeyError` for a retired one)."""
+    if session.get(SigningKey, kid) is None:
+        return None
+    key = current_key(session, kid)
+    alias = session.execute(select(SigningKey.kid).where(SigningKey.jwk == key.jwk, SigningKey.kid != kid,
+                                                         SigningKey.retired_at.is_(None))
+                            .order_by(SigningKey.created_at)).scalars().first()
+    return alias
+
+
+def next_code_kid(session: Session) -> str:
+    """A short kid no key has used: ``c1``, ``c2``... (codes carry it, so it must stay short)."""
+    used = set(session.execute(select(SigningKey.kid)).scalars())
+    return next(f"c{n}" for n in range(1, len(used) + 2) if f"c{n}" not in used)
+
+
+def rotate_keys(session: Session, *, kid: str, alg: str, jwk: str, code_kid: str, at: datetime,
+                keep_until: datetime) -> list[SigningKey]:
+    """Sign with the key ``kid`` (codes under ``code_kid``) from ``at``; retire every other current key.
+
+    A retired key stays published while what it signed is valid: its credentials (``not_after``,
+    raised as they are signed), and at least until ``keep_until`` for the codes and status lists it
+    signed last. Returns the keys retired. Running twice with the same key changes nothing more."""
+    at, keep_until = utc("at", at), utc("keep_until", keep_until)
+    record_key(session, kid, alg, jwk, at)
+    record_key(session, code_kid, alg, jwk, at)
+    for new in (kid, code_kid):
+        current_key(session, new)  # a retired key cannot come back
+    retiring = list(session.execute(select(SigningKey).where(SigningKey.retired_at.is_(None),
+                                                             SigningKey.kid.not_in((kid, code_kid)))).scalars())
+    for key in retiring:
+        retire_key(session, key.kid, at)
+        key_signed(session, key.kid, keep_until)
+    return retiring
+
+
 def published_keys(session: Session, now: datetime) -> list[SigningKey]:
     """The keys to publish (JWKS): every current key, and retired ones still covering a valid credential."""
     now = utc("now", now)

@@ -435,3 +435,32 @@ def test_the_cli_starts_without_the_registry_stack() -> None:
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sqlalchemy', 'alembic', 'PIL')))")
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert loaded.strip() == "[]"
+
+
+def test_a_key_rotation_on_the_command_line_keeps_the_old_key_published(sscard: Sscard) -> None:
+    from sscard_issuer.api.platform import (
+        Platform,
+        PlatformSettings,
+        development_signer,
+        development_sm2_signer,
+    )
+
+    registry = Registry(sscard.url)
+    try:  # a platform served with the development key: it is recorded, codes under c1
+        assert Platform(registry, settings=PlatformSettings(shards=1, shard_size=16)).code_signer.kid == "c1"
+    finally:
+        registry.close()
+    rotated = sscard.ok("ecard", "rotate-key", "--signer", "dev-sm2", operator=None)
+    dev_kid = development_signer().kid
+    assert (rotated["alg"], rotated["code_kid"], set(rotated["retired"])) == ("SM2", "c2", {dev_kid, "c1"})
+    again = sscard.ok("ecard", "rotate-key", "--signer", "dev-sm2", operator=None)
+    assert (again["kid"], again["code_kid"], again["retired"]) == (rotated["kid"], "c2", [])
+    refused = sscard.refused(9, "ecard", "rotate-key", "--signer", "dev", operator=None)
+    assert "已停用" in refused
+    registry = Registry(sscard.url)
+    try:
+        platform = Platform(registry, signer=development_sm2_signer(), settings=PlatformSettings(shards=1, shard_size=16))
+        published = {key.kid for key in platform.keys()}  # noqa: SIM118 (a key set, not a dict)
+    finally:
+        registry.close()
+    assert {dev_kid, "c1", rotated["kid"], "c2"} <= published

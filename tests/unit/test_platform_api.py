@@ -19,6 +19,7 @@ from sscard_issuer.credential.profile import BusinessType
 from sscard_issuer.credential.signers import Es256Signer, Sm2Signer
 from sscard_issuer.lifecycle.actions import LossKind
 from sscard_issuer.registry import Registry
+from sscard_issuer.registry.credentials import SigningKeyError
 from tests.unit.offices import PHOTO, Staff, applicant, enrolled, hire, individual
 
 ISSUER_KEY, HOSPITAL_KEY, LIBRARY_KEY = "k-issuer-0123456789", "k-hospital-0123456789", "k-library-0123456789"
@@ -197,6 +198,38 @@ def test_a_rotated_key_stays_published_and_old_credentials_still_verify(world: W
     assert verify(world, old_token)["reason"] == "valid"
     renewed = str(issue(world)["token"])
     assert verify(world, renewed)["reason"] == "valid" and renewed != old_token
+
+
+def test_a_rotation_by_another_process_stops_the_old_key_and_retired_keys_drop_after_their_grace(
+        registry: Registry) -> None:
+    now = [1_790_000_000.0]
+    settings = PlatformSettings(shards=2, shard_size=256)
+    old = Platform(registry, signer=Es256Signer.generate(), settings=settings, clock=lambda: now[0])
+    staff = hire(old.office)
+    ecard_id = old.issue(staff.operator, make_card(old, staff)).ecard.ecard_id
+    old_kid = old.signer.kid
+    other = Platform(registry, signer=old.signer, settings=settings, clock=lambda: now[0])  # a second server
+    assert other.code_signer.kid == "c1"
+    new_signer = Es256Signer.generate()
+    assert set(other.rotate(new_signer)) == {old_kid, "c1"}
+    assert other.code_signer.kid == "c2"
+    now[0] += 11  # the old server's key set refresh
+    with pytest.raises(SigningKeyError, match="retired") as refused:
+        old.code(ecard_id, business=BusinessType.QUERY, audience=HOSPITAL)
+    assert refused.value.code == "key_retired"
+    with pytest.raises(SigningKeyError, match="retired"):
+        old.status_list(0)
+    with pytest.raises(SigningKeyError, match="retired"):  # restarting with the retired key is refused
+        Platform(registry, signer=old.signer, settings=settings, clock=lambda: now[0])
+    restarted = Platform(registry, signer=new_signer, settings=settings, clock=lambda: now[0])
+    assert restarted.code_signer.kid == "c2"  # the new key keeps its alias across restarts
+    code = restarted.code(ecard_id, business=BusinessType.QUERY, audience=HOSPITAL)
+    assert restarted.verify(code, audience=HOSPITAL).valid
+    assert {old_kid, "c1"} <= {key.kid for key in restarted.keys(max_age=0)}  # the old ones still published
+    now[0] += settings.retired_key_grace.total_seconds() + 1
+    published = {key.kid for key in restarted.keys(max_age=0)}
+    assert "c1" not in published and {new_signer.kid, "c2"} <= published
+    assert old_kid in published  # it signed a credential valid until the card expires
 
 
 def test_the_national_profile_signs_and_verifies_with_sm2(registry: Registry) -> None:
