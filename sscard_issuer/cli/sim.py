@@ -1,4 +1,5 @@
-"""``sscard sim ...``: simulated cards for testers (make one, put it in a vpcd reader)."""
+"""``sscard sim ...``: simulated cards for testers (make one, put it in a vpcd reader), and a
+simulated Evolis card printer whose contact station is a vpcd reader."""
 
 from __future__ import annotations
 
@@ -15,10 +16,14 @@ from sscard_issuer.cli.common import card_algorithm, err, plain_errors
 from sscard_issuer.errors import FieldError
 from sscard_issuer.sim.image import CardImage
 from sscard_issuer.sim.make_card import DEFAULT_BLANK_AREA, make_blank_card, make_card
+from sscard_issuer.sim.printer import PrinterSimulator, VpcdEncoder
+from sscard_issuer.sim.printer_machine import Timings
 from sscard_issuer.sim.runtime import SimulatedCard
 from sscard_issuer.sim.vpcd import DEFAULT_HOST, DEFAULT_PORT, Faults, VpcdLink
 
-app = typer.Typer(help="Simulated cards for testing. 模拟卡（测试用）。", no_args_is_help=True)
+app = typer.Typer(help="Simulated cards and card printer for testing. 模拟卡与模拟制卡机（测试用）。", no_args_is_help=True)
+
+DEFAULT_PRINTER_PORT = 9100  # the Evolis TCP port is not documented publicly: a setting everywhere
 
 
 def load_applicant(path: Path) -> Applicant:
@@ -102,4 +107,47 @@ def card(
             err.print(f"[bold red]vpcd[/]: {exc}; is pcscd running with vsmartcard-vpcd installed?")
             raise typer.Exit(5) from None
         err.print(f"card inserted at vpcd {host}:{port}; Ctrl-C removes it", markup=False)
+        stop.wait()
+
+
+@app.command("printer")
+def printer(
+    port: Annotated[int, typer.Option(help="TCP port the simulated printer listens on.")] = DEFAULT_PRINTER_PORT,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = DEFAULT_HOST,
+    encoder_port: Annotated[int, typer.Option(help="vpcd port of the contact station's reader (35963: 'Virtual PCD 00 00').")] = DEFAULT_PORT,
+    encoder_host: Annotated[str, typer.Option(help="Host where vpcd (pcscd) listens.")] = DEFAULT_HOST,
+    blanks: Annotated[int, typer.Option(help="Blank cards in the feeder.")] = 100,
+    ribbon: Annotated[int, typer.Option(help="Prints left on the ribbon.")] = 250,
+    reject_capacity: Annotated[int, typer.Option(help="Cards the reject box holds.")] = 50,
+    out: Annotated[Path | None, typer.Option(help="Directory for printed faces (prints/) and cards that left (cards/).")] = None,
+    move_seconds: Annotated[float, typer.Option(help="Seconds a card move takes.")] = 1.0,
+    print_seconds: Annotated[float, typer.Option(help="Seconds printing a face takes.")] = 20.0,
+) -> None:
+    """Run a simulated Evolis printer: cards taken to its contact station appear in a vpcd reader."""
+    with plain_errors():
+        for name, value in (("blanks", blanks), ("ribbon", ribbon), ("reject_capacity", reject_capacity)):
+            if value < 0:
+                raise FieldError(name, "a count >= 0", value)
+        for name, seconds in (("move_seconds", move_seconds), ("print_seconds", print_seconds)):
+            if seconds < 0:
+                raise FieldError(name, "seconds >= 0", seconds)
+        timings = Timings(move_seconds=move_seconds, print_seconds=print_seconds)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    simulator = PrinterSimulator(
+        blanks=blanks, ribbon=ribbon, reject_capacity=reject_capacity, timings=timings, out=out,
+        encoder=VpcdEncoder(encoder_host, encoder_port), host=host, port=port,
+    )
+    try:
+        simulator.start()
+    except OSError as exc:
+        err.print(f"[bold red]printer[/]: cannot listen on {host}:{port}: {exc}", markup=True)
+        raise typer.Exit(5) from None
+    with simulator:
+        err.print(
+            f"simulated printer on {host}:{simulator.port} ({blanks} blanks, ribbon {ribbon}); "
+            f"contact station at vpcd {encoder_host}:{encoder_port}; Ctrl-C stops",
+            markup=False,
+        )
         stop.wait()
