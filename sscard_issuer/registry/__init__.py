@@ -20,6 +20,7 @@ from sscard_issuer.registry.holders import (
     IdentityDocumentRow,
     Person,
 )
+from sscard_issuer.registry.issuance import IssuanceJob, IssuanceStep, PrinterRow
 from sscard_issuer.registry.models import (
     AllocationState,
     AreaSequence,
@@ -63,12 +64,15 @@ __all__ = [
     "EventConsumer",
     "FamilyLink",
     "IdentityDocumentRow",
+    "IssuanceJob",
+    "IssuanceStep",
     "JobState",
     "Operator",
     "Outlet",
     "PersoJob",
     "PersoStep",
     "Person",
+    "PrinterRow",
     "Registry",
     "Relation",
     "RevokedBy",

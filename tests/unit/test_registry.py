@@ -36,7 +36,7 @@ from sscard_issuer.registry.models import Base
 from tests.pg import NewDatabaseUrl
 
 TODAY = date(2026, 3, 2)
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 APPLICATION = {
     "name": "李秀英", "ssn": "450103198506151231", "sex": "1", "ethnicity": "01",
     "birthplace": "450103", "birth_date": "1985-06-15", "area_code": "450100",
