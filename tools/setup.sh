@@ -11,9 +11,10 @@ SUDO=""
 # libpcsclite-dev + gcc: pyscard compiles against them; softhsm2: the PKCS#11 token of the tests;
 # postgresql: the production registry, which the tests start as a throw-away cluster;
 # cups + cups-pdf: face-only printing, tested against a throw-away cupsd with a PDF queue
-# (libcups2-dev: pycups compiles against it); fonts-noto-cjk: the CJK font of the card face.
+# (libcups2-dev: pycups compiles against it); fonts-noto-cjk: the CJK font of the card face;
+# chromium: the real browser the console's end-to-end tests drive (Playwright, never a downloaded one).
 PACKAGES=(pcscd libpcsclite-dev vsmartcard-vpcd softhsm2 gcc postgresql
-          cups printer-driver-cups-pdf libcups2-dev fonts-noto-cjk)
+          cups printer-driver-cups-pdf libcups2-dev fonts-noto-cjk chromium)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
