@@ -166,3 +166,63 @@ def build_workers(config: StationConfig, desk: IssuanceDesk, *, make: Callable[.
     """One worker per configured printer; ``make`` supplies what every worker shares (personaliser, keys...)."""
     return [make(name=p.name, outlet_code=config.outlet, printer=p.open(), encoder=pcsc_encoder(p.encoder),
                  desk=desk, driver=p.driver, settings=settings or WorkerSettings()) for p in config.printers]
+
+
+def issuance_worker(office_desk: IssuanceDesk, *, name: str, outlet_code: str, printer: Printer, encoder: Encoder,
+                    profile: str = "ssc3-sm4", keys: Any = None, driver: str = "evolis",
+                    settings: WorkerSettings | None = None, **extra: Any) -> PrinterWorker:
+    """A worker with the development stack: dev keys (unless ``keys``), the test CA, the bank keys."""
+    from sscard_issuer.keys import DevKeyStore
+    from sscard_issuer.perso import Personaliser, load_profile
+    from sscard_issuer.perso.wiring import application_hooks
+
+    key_store = keys or DevKeyStore.default()
+    pki, bank = application_hooks(key_store, ca_dir=None)
+    return PrinterWorker(name=name, outlet_code=outlet_code, printer=printer, encoder=encoder, desk=office_desk,
+                         personaliser=Personaliser(office_desk.office.registry, key_store, pki=pki, bank=bank),
+                         profile=load_profile(profile), keys=key_store, face=make_face, driver=driver,
+                         settings=settings or WorkerSettings(), **extra)
+
+
+def _in_process(encoder: Any) -> Encoder:
+    def connect(_timeout: float) -> Transport:
+        transport: Transport = encoder.transport()
+        return transport
+
+    return connect
+
+
+@dataclass
+class SimulatedPrinters:
+    """Printer simulators in this process (their protocol over loopback TCP, cards in-process), and
+    the station of workers driving them: the embedded default of the demo and the console."""
+
+    station: Station
+    simulators: list[Any]
+
+    def close(self) -> None:
+        self.station.stop()
+        for simulator in self.simulators:
+            simulator.close()
+
+
+def simulated_printers(desk: IssuanceDesk, outlet_code: str, *, count: int = 1, blanks: int = 50,
+                       out: Path | None = None, timing_scale: float = 0.0,
+                       settings: WorkerSettings | None = None, **extra: Any) -> SimulatedPrinters:
+    """``count`` simulated printers named SIM1, SIM2... at ``outlet_code``, started with their workers.
+
+    ``timing_scale`` scales the simulator's realistic timings (1 s a move, 20 s a print): 0 for none."""
+    from sscard_issuer.outlet.evolis_driver import EvolisPrinter
+    from sscard_issuer.sim.printer import InProcessEncoder, PrinterSimulator
+    from sscard_issuer.sim.printer_machine import Timings
+
+    simulators, workers = [], []
+    for n in range(1, count + 1):
+        encoder = InProcessEncoder()
+        simulator = PrinterSimulator(blanks=blanks, timings=Timings(scale=timing_scale), encoder=encoder,
+                                     out=None if out is None else out / f"SIM{n}").start()
+        simulators.append(simulator)
+        workers.append(issuance_worker(desk, name=f"SIM{n}", outlet_code=outlet_code,
+                                       printer=EvolisPrinter.tcp("127.0.0.1", simulator.port),
+                                       encoder=_in_process(encoder), settings=settings, **extra))
+    return SimulatedPrinters(Station(workers).start(), simulators)
