@@ -12,6 +12,7 @@ from sscard_issuer.cli import (
     demo,
     ecard,
     gp,
+    instant,
     keys,
     lifecycle,
     perso,
@@ -37,6 +38,8 @@ app.add_typer(staff.outlet_app, name="outlet")
 app.add_typer(stock.app, name="stock")
 app.add_typer(audit.app, name="audit")
 app.add_typer(ecard.app, name="ecard")
+app.add_typer(instant.app, name="instant")
+staff.outlet_app.command("run")(instant.run)
 app.add_typer(ecard.serve_app, name="serve")
 app.add_typer(sim.app, name="sim")
 app.add_typer(keys.app, name="keys")

@@ -63,6 +63,7 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "pin_tries": ("还可尝试 {tries} 次", "{tries} tries left"),
     # the registry's commands: headlines of refusals
     "not_eligible": ("不符合办理条件", "refused by the registry's rules"),
+    "printer_error": ("打印机出错", "the printer failed"),
     "illegal_transition": ("卡片当前状态不能办理此业务", "not possible in the card's current state"),
     "forbidden": ("无权办理", "not allowed"),
     "changed_meanwhile": ("卡片已被他人修改", "changed meanwhile"),
