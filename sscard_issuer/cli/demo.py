@@ -1,18 +1,22 @@
-"""``sscard demo``: the main job on the embedded defaults, end to end.
+"""``sscard demo``: the main job on the embedded defaults (SQLite, development keys, a simulated
+printer and cards in this process), end to end, with no service to start.
 
 The sample applicant, enrolled in social insurance, applies at a service hall for instant issuance
-(documents and photo checked, eligibility decided by the registry). A blank third-generation card
-goes into a vpcd reader behind the real pcscd (started here if it is not running); it is
-personalised for the applicant (keys, PIN, records, the PKI application with certificates from
-the test CA, the bank application over a GlobalPlatform secure channel), handed over, activated,
-then read back the way a national terminal reads it. A temporary loss report and its cancellation
-close the story; the audit log is verified. Everything lands in ``--out``: the card image, the
-registry (a fresh one each run), the reading. ``--in-process`` skips PC/SC.
+(documents and photo checked, eligibility decided by the registry). The hall receives blank cards;
+the card is marked for instant issuance, and a worker drives a simulated Evolis printer through its
+command protocol on loopback: a blank is fed to the contact station and personalised (keys, PIN,
+records, the PKI application with certificates from the test CA, the bank application over a
+GlobalPlatform secure channel), read back, its face printed, ejected, reported back to the registry,
+activated; its e-card exists. The card is read the way a national terminal reads it; the e-card and
+a presentation code are verified; a temporary loss suspends the e-card, its cancellation restores
+it, a replacement revokes it; the audit log is verified. Everything lands in ``--out``: the card
+face as printed, the QR code, the chip image, the registry (a fresh one each run), the reading.
+``--pcsc`` puts the contact station in a vpcd reader behind the real pcscd instead.
 """
-
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 import time
 from contextlib import ExitStack
@@ -28,10 +32,9 @@ from sscard_issuer.card.reader import read_card
 from sscard_issuer.cli.common import card_algorithm, err, plain_errors, show_reading
 from sscard_issuer.crypto import Algorithm
 from sscard_issuer.keys import DevKeyStore
-from sscard_issuer.sim.make_card import make_blank_card
 from sscard_issuer.sim.runtime import SimulatedCard
-from sscard_issuer.sim.vpcd import DEBIAN_VPCD_READERS, VpcdLink
-from sscard_issuer.transport import InProcessTransport, PcscTransport, Transport, wait_for_reader_state
+from sscard_issuer.sim.vpcd import DEBIAN_VPCD_READERS
+from sscard_issuer.transport import InProcessTransport, Transport, wait_for_reader_state
 from sscard_issuer.transport.pcscd import Pcscd
 
 SAMPLE_BANK_PAN = "6217000000000000004"  # a Luhn-valid UnionPay-style test PAN
@@ -56,22 +59,20 @@ def _sample() -> dict[str, Any]:
 
 
 def demo(
-    out: Annotated[Path | None, typer.Option(help="Folder for the card image, registry and reading.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Folder for the card face, QR code, card image, registry, reading.")] = None,
     algorithm: Annotated[str, typer.Option(help="SM4 (profile ssc3-sm4) or 3DES (profile ssc2-3des).")] = "SM4",
-    in_process: Annotated[bool, typer.Option(help="Skip PC/SC: talk to the simulated card directly.")] = False,
-    reader: Annotated[str, typer.Option(help="vpcd reader to use.")] = "Virtual PCD 00 00",
+    in_process: Annotated[bool, typer.Option("--in-process/--pcsc", help=(
+        "The printer's contact station in this process (default), or a vpcd reader behind pcscd."))] = True,
+    reader: Annotated[str, typer.Option(help="vpcd reader of the contact station with --pcsc.")] = "Virtual PCD 00 00",
 ) -> None:
-    """Personalise a blank simulated card for the sample applicant through PC/SC, then read it."""
-    from sscard_issuer.perso import Personaliser, load_profile  # the heavy stack: here only
-    from sscard_issuer.perso.wiring import application_hooks
+    """The whole story on the embedded defaults: application, instant issuance on a simulated printer,
+    activation, the e-card and a presentation code, a loss, a replacement. 全流程演示。"""
     from sscard_issuer.registry import Registry
 
     with plain_errors():
         alg = card_algorithm(algorithm)
     folder = out or Path(tempfile.mkdtemp(prefix="sscard-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
-    profile = load_profile("ssc3-sm4" if alg is Algorithm.SM4 else "ssc2-3des")
-    keys = DevKeyStore.default()
 
     def say(line: str) -> None:
         err.print(line, markup=False)
@@ -82,46 +83,76 @@ def demo(
         registry = Registry(f"sqlite:///{folder / 'registry.sqlite3'}")
         stack.callback(registry.close)
         platform, operator, card_ref = _application(registry, say)
-        office = platform.office
-        image = make_blank_card(algorithm=alg, keys=keys, out=folder / "card.json")
-        say(f"1. blank {alg.value} card made -> {image.path}")
-        card = SimulatedCard(image)
-        transport: Transport
-        if in_process:
-            transport = stack.enter_context(InProcessTransport(card))
-        else:
-            pcscd = Pcscd.ensure()
-            stack.callback(pcscd.close)
-            wait_for_reader_state(reader, present=False)
-            link = stack.enter_context(VpcdLink(card, port=DEBIAN_VPCD_READERS[reader]))
-            link.wait_connected(timeout=10)
-            wait_for_reader_state(reader, present=True)
-            say(f"2. card inserted in {reader!r} (pcscd {'started' if pcscd.owned else 'running'})")
-            transport = stack.enter_context(PcscTransport(reader, card_timeout=10))
-        pki, bank = application_hooks(keys, ca_dir=None)
-        say(f"3. personalising with profile {profile.name}:")
+        card = _instant_issuance(platform.office, operator, card_ref, alg, folder, say, stack,
+                                 encoder_reader=None if in_process else reader)
         started = time.perf_counter()
-        outcome = Personaliser(registry, keys, pki=pki, bank=bank, progress=lambda line: say("   " + line)
-                               ).personalise(transport, sample_application(), profile)
-        seconds = time.perf_counter() - started
-        say(f"   done in {seconds * 1000:.0f} ms, {outcome.apdus} APDUs (read-back included)")
-        applicant = outcome.record.applicant
-        office.record_personalisation(operator, card_ref, card_number=str(applicant.card_number),
-                                      card_id=outcome.record.card_id.hex, issued_on=applicant.issue_date,
-                                      expires_on=applicant.expiry_date, bank=outcome.record.bank_pan is not None)
-        office.collect(operator, card_ref)
-        status = office.activate(operator, card_ref)
-        say(f"   registry: card {applicant.card_number} handed over and {status.state.display('en')}")
-        started = time.perf_counter()
-        reading = read_card(transport, keys)
-        count = transport.apdu_count
-    read_ms = (time.perf_counter() - started) * 1000
-    (folder / "reading.json").write_text(json.dumps(reading.to_json(), ensure_ascii=False, indent=2) + "\n")
-    say(f"4. read like a national terminal in {read_ms:.1f} ms; {count} APDUs in all; saved {folder / 'reading.json'}")
-    show_reading(reading, as_json=False)
-    with plain_errors():
+        with InProcessTransport(card) as transport:
+            reading = read_card(transport, DevKeyStore.default())
+            count = transport.apdu_count
+        read_ms = (time.perf_counter() - started) * 1000
+        (folder / "reading.json").write_text(json.dumps(reading.to_json(), ensure_ascii=False, indent=2) + "\n")
+        say(f"3. the card handed over, read like a national terminal in {read_ms:.1f} ms ({count} APDUs); "
+            f"saved {folder / 'reading.json'}")
+        show_reading(reading, as_json=False)
         _lifecycle(platform, operator, card_ref, say, folder)
-        registry.close()
+
+
+def _instant_issuance(office: Any, operator: Any, card_ref: str, alg: Algorithm, folder: Path, say: Any,
+                      stack: ExitStack, *, encoder_reader: str | None) -> SimulatedCard:
+    """Instant issuance on a simulated Evolis printer (its protocol over loopback TCP): the worker
+    feeds a blank, personalises it at the contact station, prints the face, ejects, reports back,
+    activates. The card handed over is returned; its face and image are saved in ``folder``."""
+    from sscard_issuer.outlet.desk import IssuanceDesk
+    from sscard_issuer.outlet.evolis_driver import EvolisPrinter
+    from sscard_issuer.outlet.station import issuance_worker, pcsc_encoder
+    from sscard_issuer.sim.printer import InProcessEncoder, PrinterSimulator, VpcdEncoder, blank_card_factory
+    from sscard_issuer.sim.printer_machine import Timings
+
+    desk = IssuanceDesk(office)
+    office.receive_stock(operator, 10, reference="demo delivery")
+    job = desk.mark(operator, card_ref)
+    say(f"1. 10 blank {alg.value} cards received at the hall; the card is marked for instant issuance (job {job.id})")
+    encoder: InProcessEncoder | VpcdEncoder
+    if encoder_reader is None:
+        station = InProcessEncoder()
+
+        def connect(_timeout: float) -> Transport:
+            return station.transport()
+
+        encoder = station
+    else:
+        pcscd = Pcscd.ensure()
+        stack.callback(pcscd.close)
+        wait_for_reader_state(encoder_reader, present=False)
+        encoder, connect = VpcdEncoder(port=DEBIAN_VPCD_READERS[encoder_reader]), pcsc_encoder(encoder_reader)  # type: ignore[assignment]
+    simulator = stack.enter_context(PrinterSimulator(
+        blanks=10, timings=Timings(scale=0), encoder=encoder, out=folder / "printer",
+        card_factory=blank_card_factory(algorithm=alg)))
+    printer = EvolisPrinter.tcp("127.0.0.1", simulator.port)
+    stack.callback(printer.close)
+    where = f"vpcd reader {encoder_reader!r} via pcscd" if encoder_reader else "in this process"
+    say(f"2. simulated Evolis printer on 127.0.0.1:{simulator.port} (contact station {where}):")
+    started = time.perf_counter()
+
+    def progress(step: Any, phase: str) -> None:
+        if phase == "done":
+            say(f"   {step.target.display('zh')} / {step.target.display('en')}  "
+                f"({(time.perf_counter() - started) * 1000:.0f} ms)")
+
+    worker = issuance_worker(desk, name="SIM1", outlet_code="NN01", printer=printer, encoder=connect,
+                             profile="ssc3-sm4" if alg is Algorithm.SM4 else "ssc2-3des", checkpoint=progress,
+                             bank_pan=lambda _ref: SAMPLE_BANK_PAN)
+    worker.run_once()
+    done, _ = desk.job(operator, job.id)
+    if not done.state.over:
+        raise typer.Exit(1)
+    [handed] = simulator.ejected
+    face = folder / "card-face.png"
+    shutil.copyfile(next((folder / "printer" / "prints").glob(f"{handed.number}-*.png")), face)
+    handed.card.image.save(folder / "card.json")
+    say(f"   card {done.outcome['card_number'] if done.outcome else '?'} made in "
+        f"{(time.perf_counter() - started):.1f} s; face as printed: {face}; chip image: {folder / 'card.json'}")
+    return handed.card
 
 
 def _application(registry: Any, say: Any) -> tuple[Any, Any, str]:
@@ -148,7 +179,6 @@ def _application(registry: Any, say: Any) -> tuple[Any, Any, str]:
     hall = next(o for o in office.outlets() if o.code == "NN01")
     say(f"0. {who.name} applies at {hall.name_zh} for instant issuance: application {filed.application_id}, "
         f"card {filed.card_ref}")
-    office.produce(operator, filed.card_ref)
     return platform, operator, filed.card_ref
 
 
@@ -167,25 +197,25 @@ def _lifecycle(platform: Any, operator: Any, card_ref: str, say: Any, folder: Pa
     office, hospital = platform.office, "450100-H0001"
     issued = platform.issue(operator, card_ref)
     (folder / "ecard.sd-jwt").write_text(issued.token + "\n")
-    say(f"5. e-card {issued.ecard.issuance_number} (created when the card was handed over): "
+    say(f"4. e-card {issued.ecard.issuance_number} (created when the card was handed over): "
         f"{platform.verify(issued.token, audience=hospital).message('en')}; saved {folder / 'ecard.sd-jwt'}")
     code = platform.code(issued.ecard.ecard_id, business=BusinessType.QUERY, audience=hospital)
     write_qr(code, folder / "code.png")
     checked = platform.verify(code, audience=hospital)
-    say(f"6. presentation code, {len(code)} bytes, QR in {folder / 'code.png'}: {checked.message('en')} "
+    say(f"5. presentation code, {len(code)} bytes, QR in {folder / 'code.png'}: {checked.message('en')} "
         f"{dict(checked.claims)}; scanned again: {platform.verify(code, audience=hospital).message('en')}")
     lost = office.report_loss(operator, card_ref, LossKind.TEMPORARY)
-    say(f"7. temporary loss reported ({lost.state.display('en')} until {lost.loss_expires_at:%Y-%m-%d %H:%M} UTC): "
+    say(f"6. temporary loss reported ({lost.state.display('en')} until {lost.loss_expires_at:%Y-%m-%d %H:%M} UTC): "
         f"the e-card is {platform.verify(issued.token, audience=hospital).reason}")
     back = office.cancel_loss(operator, card_ref)
-    say(f"8. loss cancelled ({back.state.display('en')}): the e-card is "
+    say(f"7. loss cancelled ({back.state.display('en')}): the e-card is "
         f"{platform.verify(issued.token, audience=hospital).reason}")
     photo = resources.files("sscard_issuer.data").joinpath("sample_photo.jpg").read_bytes()
     successor = office.replace(operator, card_ref, photo=photo)
-    say(f"9. card replaced by {successor.card_ref}: the old e-card is "
+    say(f"8. card replaced by {successor.card_ref}: the old e-card is "
         f"{platform.verify(issued.token, audience=hospital).reason}; history: "
         + " -> ".join(line.target for line in office.status(operator, card_ref).history))
     auditor = office.add_operator(office.actor("demo.admin"), username="demo.auditor", display_name="演示审计员",
                                   role=Role.AUDITOR)
     report = office.verify_audit(auditor)
-    say(f"10. audit log intact: {report.intact}, {report.entries} entries, head {report.head_hash[:16]}...")
+    say(f"9. audit log intact: {report.intact}, {report.entries} entries, head {report.head_hash[:16]}...")

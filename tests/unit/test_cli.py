@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 from typer.testing import CliRunner
 
 from sscard_issuer.cli import app
@@ -355,6 +356,13 @@ def test_demo_in_process_makes_a_card_and_saves_its_reading(runner: CliRunner, t
     assert reading["card_number"] == "A00000001"
     assert reading["issue_date"] == date.today().isoformat()
     assert reading["expiry_date"] == expiry_after(date.today(), 10).isoformat()
+    # issued on the simulated printer: the face as printed and the presentation code, as images
+    with Image.open(out / "card-face.png") as face, Image.open(out / "code.png") as code:
+        assert face.size == (1016, 648) and code.format == "PNG"
+    story = flat(result.stderr)
+    for said in ("e-cardissued:done", "thee-cardissuspended", "thee-cardisvalid", "theolde-cardisrevoked",
+                 "auditlogintact:True"):
+        assert said in story, said
 
 
 def test_demo_with_3des(runner: CliRunner, tmp_path: Path) -> None:
