@@ -26,6 +26,8 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 from sscard_issuer.card.applicant import Applicant
 from sscard_issuer.card.identifiers import CardNumber, SocialSecurityNumber
 from sscard_issuer.errors import FieldError, SscardError, ValidationError
+from sscard_issuer.outlet import geometry
+from sscard_issuer.outlet.geometry import CARD_MM, CHIP_MARGIN_MM, ISO_7816_CONTACTS_MM, flatten
 
 if TYPE_CHECKING:
     from PIL.ImageFont import FreeTypeFont
@@ -38,7 +40,6 @@ __all__ = [
 ]
 
 #: The ID-1 card body, width × height in millimetres (ISO/IEC 7810; card.md §7).
-CARD_MM = (85.60, 53.98)
 #: The card at exactly 300 dpi (face-only CUPS printing) and an Evolis panel (with overscan).
 CUPS_CANVAS = (1011, 638)
 EVOLIS_CANVAS = (1016, 648)
@@ -50,8 +51,6 @@ BANK_NUMBER_GROUPS: tuple[int, ...] = (6,)
 
 # ISO/IEC 7816-2 contacts C1-C8 (minimum areas), left/top/right/bottom in mm from the card's left
 # and top edges; the margin covers the module plate around the contacts and print registration.
-ISO_7816_CONTACTS_MM = (10.25, 19.23, 19.87, 28.55)
-CHIP_MARGIN_MM = 2.0
 
 #: Debian package with the CJK font the face is drawn in.
 CJK_FONT_PACKAGE = "fonts-noto-cjk"
@@ -250,16 +249,6 @@ class CardFace:
         return flatten(photo)
 
 
-def flatten(image: Image.Image) -> Image.Image:
-    """``image`` as RGB, transparency flattened onto white: printers print it black (outlet.md §2)."""
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        flat = Image.new("RGB", rgba.size, WHITE)
-        flat.paste(rgba, mask=rgba.getchannel("A"))
-        return flat
-    return image.convert("RGB")
-
-
 class _Scale:
     """Millimetres on the card to pixels on the canvas (the two axes may differ slightly)."""
 
@@ -280,16 +269,8 @@ class _Scale:
 
 
 def chip_area(canvas: tuple[int, int] = CUPS_CANVAS) -> tuple[int, int, int, int]:
-    """The chip keep-out on ``canvas`` as (left, top, right, bottom) pixels, right/bottom exclusive.
-
-    The ISO/IEC 7816-2 contact area grown by ``CHIP_MARGIN_MM`` and rounded outwards: nothing
-    (print or overlay) may cover it.
-    """
-    scale = _Scale(canvas)
-    left, top, right, bottom = ISO_7816_CONTACTS_MM
-    m = CHIP_MARGIN_MM
-    return (math.floor((left - m) * scale.x), math.floor((top - m) * scale.y),
-            math.ceil((right + m) * scale.x), math.ceil((bottom + m) * scale.y))
+    """The chip keep-out on ``canvas`` (:func:`sscard_issuer.outlet.geometry.chip_area`)."""
+    return geometry.chip_area(canvas)
 
 
 # -- the layout, in millimetres on the card ---------------------------------------------------------

@@ -24,12 +24,11 @@ from PIL import Image, ImageChops
 
 from sscard_issuer.errors import FieldError
 from sscard_issuer.outlet.evolis import PANEL_HEIGHT, PANEL_WIDTH, Panel
+from sscard_issuer.outlet.geometry import chip_area, flatten
 
 CANVAS = (PANEL_HEIGHT, PANEL_WIDTH)  # the landscape face: 1016 x 648
 BLACK_LEVEL = 48
-# The contact module of an ID-1 card (ISO/IEC 7816-2 contacts, with a margin), landscape pixels at
-# 300 dpi: left, top, right, bottom. C1 starts 10.25 mm from the left edge and 19.23 mm from the top.
-CHIP_AREA = (94, 195, 284, 372)
+CHIP_AREA = chip_area(CANVAS)  # nothing printed, not even the overlay, over the chip
 
 Box = tuple[int, int, int, int]
 
@@ -63,17 +62,6 @@ class Panels:
         return cls(
             panels[Panel.YELLOW], panels[Panel.MAGENTA], panels[Panel.CYAN], panels[Panel.BLACK], panels[Panel.OVERLAY]
         )
-
-
-def flatten(face: Image.Image) -> Image.Image:
-    """RGB, with any transparency composited onto white."""
-    if face.mode == "RGB":
-        return face
-    if face.mode in ("RGBA", "LA", "PA") or (face.mode == "P" and "transparency" in face.info):
-        rgba = face.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(white, rgba).convert("RGB")
-    return face.convert("RGB")
 
 
 def _bits(mask: Image.Image) -> bytes:
