@@ -64,6 +64,10 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     # the registry's commands: headlines of refusals
     "not_eligible": ("不符合办理条件", "refused by the registry's rules"),
     "printer_error": ("打印机出错", "the printer failed"),
+    "spoiled_cards": ("废卡", "spoiled cards"),
+    "cards_in_printers": ("打印机内的卡", "cards inside printers"),
+    "reconciled": ("账实相符：每张进卡均为好卡、废卡或在打印机内", "reconciled: every blank fed is good, spoiled or inside a printer"),
+    "not_reconciled": ("账实不符：请核查进卡、好卡和废卡", "NOT reconciled: check the cards fed, good and spoiled"),
     "illegal_transition": ("卡片当前状态不能办理此业务", "not possible in the card's current state"),
     "forbidden": ("无权办理", "not allowed"),
     "changed_meanwhile": ("卡片已被他人修改", "changed meanwhile"),

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sscard_issuer.cli.common import plain_errors
+from sscard_issuer.cli.common import err, plain_errors
+from sscard_issuer.cli.errors import EXIT_TAMPERED
 from sscard_issuer.cli.messages import text
 from sscard_issuer.cli.registry_common import (
     DatabaseOpt,
@@ -98,6 +99,31 @@ def show(outlet: OutletOpt = None, database: DatabaseOpt = None, operator: Opera
     with plain_errors(), open_office(database) as office:
         doc = _summary(office, acting(office, operator), outlet)
     _show_stock(doc, as_json=as_json)
+
+
+@app.command("reconcile")
+def reconcile(outlet: OutletOpt = None, database: DatabaseOpt = None, operator: OperatorOpt = None,
+              as_json: JsonOpt = False) -> None:
+    """The stock against the printers' jobs: each blank fed is good, spoiled (listed) or in a printer. 库存对账。
+
+    Exits 12 when they do not add up."""
+    from sscard_issuer.outlet.desk import IssuanceDesk
+
+    with plain_errors(), open_office(database) as office:
+        report = IssuanceDesk(office).reconcile(acting(office, operator), outlet)
+    doc = report.to_json()
+    if as_json:
+        print_json(doc)
+    else:
+        _show_stock(doc["stock"], as_json=False)
+        show_rows(text("spoiled_cards"), ("job", "attempt", "card serial", "step", "reason", "at"),
+                  [[c.job_id, c.attempt, c.card_serial, c.step, c.reason, c.at] for c in report.spoiled])
+        if report.inside:
+            show_rows(text("cards_in_printers"), ("job", "printer", "card serial", "state"),
+                      [[j.id, j.printer_name, j.card_serial, j.state.value] for j in report.inside])
+        err.print(text("reconciled") if report.balanced else text("not_reconciled"), markup=False)
+    if not report.balanced:
+        raise typer.Exit(EXIT_TAMPERED)
 
 
 @app.command("receive")

@@ -25,6 +25,7 @@ from sscard_issuer.lifecycle.actions import Produce
 from sscard_issuer.lifecycle.errors import ConcurrentChange
 from sscard_issuer.lifecycle.office import Office
 from sscard_issuer.lifecycle.states import CardState
+from sscard_issuer.lifecycle.stock import StockSummary
 from sscard_issuer.outlet.job import (
     JobRefused,
     JobState,
@@ -76,6 +77,37 @@ class JournalLine:
     printer_name: str | None
     detail: str | None
     at: datetime
+
+
+@dataclass(frozen=True)
+class SpoiledCard:
+    job_id: int
+    attempt: int
+    card_serial: str | None
+    step: str
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """The outlet's stock against the jobs: every blank fed is a good card, a spoiled one (listed,
+    with why), or a card inside a printer now (an open job's). ``balanced`` says they add up."""
+
+    summary: StockSummary
+    spoiled: list[SpoiledCard]
+    inside: list[JobView]
+
+    @property
+    def balanced(self) -> bool:
+        return self.summary.unaccounted == len(self.inside) and self.summary.spoiled == len(self.spoiled)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"stock": self.summary.to_json(), "balanced": self.balanced,
+                "spoiled": [{"job": c.job_id, "attempt": c.attempt, "card_serial": c.card_serial, "step": c.step,
+                             "reason": c.reason, "at": c.at.isoformat()} for c in self.spoiled],
+                "inside_printers": [{"job": j.id, "printer": j.printer_name, "card_serial": j.card_serial,
+                                     "state": j.state.value} for j in self.inside]}
 
 
 def _view(row: IssuanceJob, holder: str) -> JobView:
@@ -161,6 +193,23 @@ class IssuanceDesk:
                          action="instant.requeued" if requeue else "instant.withdrawn", subject=f"card:{row.card_ref}",
                          detail={"job": row.id, "attempt": row.attempt})
             return self._to_view(session, row)
+
+    def reconcile(self, actor: Actor, outlet_code: str | None = None) -> Reconciliation:
+        """The stock count checked against the jobs' journal (an auditor's or supervisor's report)."""
+        summary = self.office.stock(actor, outlet_code)
+        with self.office.registry.transaction(durable=False) as session:
+            lines = session.execute(
+                select(IssuanceStep, IssuanceJob.card_serial).join(IssuanceJob, IssuanceJob.id == IssuanceStep.job_id)
+                .where(IssuanceJob.outlet_code == summary.outlet_code, IssuanceStep.phase == "failed")
+                .order_by(IssuanceStep.id)).all()
+        spoiled = []
+        for line, _ in lines:
+            detail = json.loads(line.detail or "{}")
+            if detail.get("spoiled"):
+                spoiled.append(SpoiledCard(line.job_id, line.attempt, detail.get("card_serial"), line.step,
+                                           str(detail.get("reason", "")), line.at))
+        inside = [job for job in self.jobs(actor, outlet_code=summary.outlet_code) if job.state.card_inside]
+        return Reconciliation(summary, spoiled, inside)
 
     # -- printers ---------------------------------------------------------------------------------
 

@@ -464,3 +464,20 @@ def test_a_key_rotation_on_the_command_line_keeps_the_old_key_published(sscard: 
     finally:
         registry.close()
     assert {dev_kid, "c1", rotated["kid"], "c2"} <= published
+
+
+def test_instant_issuance_at_the_counter_and_the_stock_reconciled(sscard: Sscard) -> None:
+    filed = sscard.ok("apply", *HOLDER, "--photo", str(PHOTO), "--instant")
+    job = sscard.ok("instant", "mark", filed["card_ref"], "--on-failure", "requeue")
+    assert (job["state"], job["on_failure"], job["attempt"]) == ("marked", "requeue", 1)
+    assert sscard("instant", "jobs").exit_code == 0
+    listed = sscard.ok("instant", "jobs")
+    assert [(j["id"], j["state_zh"]) for j in listed["jobs"]] == [(job["id"], "排队等待制卡")]
+    assert listed["printers"] == []
+    shown = sscard.ok("instant", "show", str(job["id"]))
+    assert [(line["step"], line["phase"]) for line in shown["journal"]] == [("mark", "done")]
+    assert "onlyafailedjob" in sscard.refused(9, "instant", "decide", str(job["id"]), "--withdraw", lang="en")
+    assert "already" in sscard.refused(9, "instant", "mark", filed["card_ref"], lang="en")
+    assert sscard.ok("instant", "jobs", operator="liu")["jobs"] == []  # another outlet's operator
+    report = sscard.ok("stock", "reconcile")
+    assert report["balanced"] is True and report["spoiled"] == [] and report["stock"]["fed"] == 0

@@ -14,7 +14,7 @@ from sscard_issuer.lifecycle.office import Office
 from sscard_issuer.lifecycle.states import CardState
 from sscard_issuer.outlet.desk import IssuanceDesk
 from sscard_issuer.outlet.job import STEPS, JobRefused, JobState, OnFailure, Step, next_step
-from sscard_issuer.registry import Registry
+from sscard_issuer.registry import Registry, StockKind
 from tests.unit.offices import Staff, applicant, enrolled, hire, individual, open_office, race
 
 
@@ -145,3 +145,26 @@ def test_printers_racing_for_the_queue_each_get_a_different_job(office: Office, 
     claimed = race([lambda name=f"P{n}": desk.claim(name, "NN01") for n in range(6)])
     got = [job for job in claimed if job is not None]
     assert len(got) == 3 and len({job.id for job in got}) == 3  # type: ignore[union-attr]
+
+
+def test_the_reconciliation_accounts_for_every_blank_fed(office: Office, staff: Staff, desk: IssuanceDesk) -> None:
+    for serial in (1, 2, 3):
+        desk.mark(staff.operator, instant_card(office, staff, serial), policy=OnFailure.REQUEUE)
+    first = desk.claim("P1", "NN01")
+    assert first is not None
+    first = desk.finish(desk.begin(first, Step.FEED), Step.FEED)
+    first = desk.finish(desk.begin(first, Step.ENCODER), Step.ENCODER, card_serial="00000000000000AA")
+    desk.spoil(desk.begin(first, Step.PERSONALISE), Step.PERSONALISE, "the chip refused", fed=True)
+    second = desk.claim("P2", "NN01")
+    assert second is not None
+    desk.finish(desk.begin(second, Step.FEED), Step.FEED)  # a card inside P2 now
+    report = desk.reconcile(staff.supervisor)
+    assert report.balanced and (report.summary.fed, report.summary.spoiled, report.summary.unaccounted) == (2, 1, 1)
+    [spoiled] = report.spoiled
+    assert (spoiled.card_serial, spoiled.step, spoiled.reason) == ("00000000000000AA", "personalise", "the chip refused")
+    assert [(job.printer_name, job.state) for job in report.inside] == [("P2", JobState.FED)]
+    office.record_stock(staff.operator, StockKind.FED, reference="a blank that went missing")
+    missing = desk.reconcile(staff.auditor, "NN01")
+    assert not missing.balanced and missing.to_json()["balanced"] is False
+    with pytest.raises(Forbidden):
+        desk.reconcile(staff.elsewhere, "NN01")
