@@ -22,7 +22,7 @@ from sscard_issuer.lifecycle.states import CardState
 from sscard_issuer.outlet.desk import IssuanceDesk
 from sscard_issuer.outlet.evolis_driver import EvolisPrinter
 from sscard_issuer.outlet.job import STEPS, JobState, OnFailure, Step
-from sscard_issuer.outlet.station import make_face
+from sscard_issuer.outlet.station import make_face, simulated_printers
 from sscard_issuer.outlet.worker import PrinterWorker, WorkerSettings
 from sscard_issuer.perso import Personaliser, load_profile
 from sscard_issuer.perso.wiring import application_hooks
@@ -194,3 +194,40 @@ def test_a_crash_at_any_step_is_taken_up_and_yields_exactly_one_good_card(
     spoiled = 1 if (at, phase) == (Step.PRINT, "started") else 0  # a print cut short cannot be finished
     assert_one_good_card(outlet, ref, fed=1 + spoiled)
     assert outlet.perso_jobs() == 1 + spoiled
+
+
+def test_jobs_go_to_idle_healthy_printers(registry: Registry, tmp_path: Path) -> None:
+    office = open_office(registry)
+    staff = hire(office)
+    office.receive_stock(staff.operator, 10)
+    desk = IssuanceDesk(office)
+    printers = simulated_printers(desk, "NN01", count=2, out=tmp_path, settings=FAST)
+    try:
+        sick, healthy = printers.simulators
+        sick.inject(Fault.COVER_OPEN)
+        refs = []
+        for serial in range(3):
+            who = enrolled(office, staff.operator, applicant(serial + 40))
+            refs.append(office.apply(staff.operator, individual(who, instant=True)).card_ref)
+            desk.mark(staff.operator, refs[-1])
+        deadline = time.monotonic() + 60
+        while desk.jobs(staff.operator):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        done = desk.jobs(staff.operator, open_only=False)
+        assert {job.printer_name for job in done} == {"SIM2"} and len(healthy.ejected) == 3
+        rows = {p.name: p for p in desk.printers(staff.operator)}
+        assert rows["SIM1"].state == "paused" and rows["SIM1"].conditions == "cover_open"
+        sick.clear(Fault.COVER_OPEN)  # fixed: it takes work again
+        who = enrolled(office, staff.operator, applicant(50))
+        ref = office.apply(staff.operator, individual(who, instant=True)).card_ref
+        healthy.inject(Fault.FEEDER_EMPTY)
+        desk.mark(staff.operator, ref)
+        while desk.jobs(staff.operator):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert desk.jobs(staff.operator, open_only=False)[-1].printer_name == "SIM1"
+    finally:
+        printers.close()
+    stock = office.stock(staff.operator)
+    assert (stock.fed, stock.good, stock.unaccounted) == (4, 4, 0)
