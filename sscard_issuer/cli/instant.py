@@ -152,6 +152,37 @@ def run(config: Annotated[Path, typer.Option(help="The station's settings (JSON:
         station.stop()
 
 
+def print_face(card: Annotated[str, typer.Argument(help="Card reference, identification code or holder's number.")],
+               queue: Annotated[str | None, typer.Option(help="CUPS queue of a face-only card printer.")] = None,
+               cups_server: Annotated[str | None, typer.Option(
+                   metavar="HOST|SOCKET", help="The CUPS server (default: the system's).")] = None,
+               out: Annotated[Path | None, typer.Option(help="Also write the face as PNG.")] = None,
+               database: DatabaseOpt = None, operator: OperatorOpt = None) -> None:
+    """Print a personalised card's face on a face-only printer (CUPS), or write it as PNG. 打印卡面。"""
+    from sscard_issuer.outlet.desk import IssuanceDesk
+    from sscard_issuer.outlet.face import CUPS_CANVAS
+    from sscard_issuer.outlet.station import make_face
+
+    if queue is None and out is None:
+        raise typer.BadParameter("give --queue (a CUPS queue), --out (a PNG file) or both", param_hint="'--queue'")
+    with plain_errors(), open_office(database) as office:
+        data = IssuanceDesk(office).face_data(acting(office, operator), card)
+        face = make_face(data, CUPS_CANVAS)
+        if out is not None:
+            face.save(out)
+        if queue is not None:
+            from sscard_issuer.outlet.cups_printer import CupsPrinter
+
+            printer = CupsPrinter(queue, server=cups_server)
+            try:
+                printer.prepare()
+                printer.print_face(face)
+            finally:
+                printer.close()
+    err.print(f"face of card {data['card_number']} " + (f"printed on {queue}" if queue else f"written to {out}"),
+              markup=False)
+
+
 def _kill_at(where: str | None) -> Any:
     """A checkpoint that kills this process (SIGKILL: no clean-up at all) after one journal line."""
     if not where:

@@ -211,6 +211,20 @@ class IssuanceDesk:
         inside = [job for job in self.jobs(actor, outlet_code=summary.outlet_code) if job.state.card_inside]
         return Reconciliation(summary, spoiled, inside)
 
+    def face_data(self, actor: Actor, card_key: str) -> dict[str, Any]:
+        """What the face of a card shows, from the registry (:func:`~.station.make_face` draws it);
+        only for a card whose numbers personalisation recorded."""
+        with self.office.registry.transaction(durable=False) as session:
+            card = ledger.find_card(session, card_key)
+            actor.at(Permission.VIEW, card.application.outlet_code)
+            if card.card_number is None or card.issued_on is None:
+                raise JobRefused(f"card {card.card_ref} has no card number yet: it is not personalised",
+                                 "该卡尚未写卡，没有卡号，不能打印卡面")
+            person = session.get(Person, card.person_id)
+            assert person is not None
+            return {"name": person.name, "ssn": person.social_security_number or "", "card_number": card.card_number,
+                    "issue_date": card.issued_on.isoformat(), "bank_pan": None, "photo": card.application.photo}
+
     # -- printers ---------------------------------------------------------------------------------
 
     def printer_seen(self, name: str, outlet_code: str, driver: str, *, state: str, conditions: frozenset[Any] = frozenset(),
