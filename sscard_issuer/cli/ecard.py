@@ -210,3 +210,24 @@ def serve_platform(host: Annotated[str, typer.Option()] = "127.0.0.1",
                                      param_hint="'--clients'")
         app = create_app(platform, Clients.from_json(json.loads(clients.read_text("utf-8"))))
         uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+@serve_app.command("outlet")
+def serve_outlet(host: Annotated[str, typer.Option()] = "127.0.0.1",
+                 port: Annotated[int, typer.Option()] = 8080,
+                 database: DatabaseOpt = None,
+                 outlet: Annotated[str, typer.Option(metavar="CODE", help="The outlet of the simulated printers.")] = "NN01",
+                 simulated_printers: Annotated[int, typer.Option(
+                     metavar="N", help="Printer simulators run here for --outlet (0: none).")] = 1,
+                 out: Annotated[Path | None, typer.Option(help="Keep the simulated printers' prints (PNG) here.")] = None,
+                 timing_scale: Annotated[float, typer.Option(
+                     help="The simulated mechanics' speed: 1 real (20 s a print), 0 instant.")] = 0.1,
+                 demo_staff: Annotated[bool, typer.Option(
+                     help="On a fresh registry, add demonstration accounts (passwords printed).")] = False,
+                 session_minutes: Annotated[float, typer.Option(help="Sign out after this long idle.")] = 30.0) -> None:
+    """The outlet operators' web console (simplified Chinese, English on request). 网点业务系统。"""
+    from sscard_issuer.api.console.serve import serve_outlet as serve
+
+    with plain_errors():
+        serve(host=host, port=port, database=database, outlet=outlet, simulated_printers=simulated_printers,
+              out=out, timing_scale=timing_scale, demo_staff=demo_staff, session_minutes=session_minutes)
