@@ -16,9 +16,15 @@ the median per-round ratio printed beside (as ``tools/bench_jose.py`` does):
   ``jwt.decode`` (signature, exp, aud, iss) and the relying party's own :class:`IssuerClient`
   (key set and status list fetched once, then served from its cache) for information.
 
+The raw references are the bare ``cryptography`` calls and nothing else: ``key.sign`` returns a
+DER signature and ``public_key.verify`` is given the DER made beforehand. Turning DER into JOSE's
+r || s after signing (``signers._r_s``) and r || s into DER before verifying (``keyset._der``),
+about a microsecond each, is part of what the library paths are charged for, not of the reference.
+
 ``--profile`` adds where the time goes: each step timed alone, the signature timed *inside* each
 path (a signature between other work runs with colder caches than in a loop of signatures alone,
-which is what the raw reference is), and cProfile's busiest functions.
+which is what the raw reference is; timed there with its DER conversion), and cProfile's busiest
+functions.
 
 HTTP: ``sscard serve platform`` (uvicorn) on loopback, on a registry prepared with one collected
 card (SQLite file by default, ``--postgres`` for a throw-away cluster from ``tests/pg.py``), its

@@ -95,9 +95,12 @@ _FROM_URLSAFE = bytes.maketrans(b"-_+/=", b"+/!!!")
 # Per length mod 4: the padding to add back, and the bits of the last character that must be zero.
 _PAD = (b"", b"", b"==", b"=")
 _SPARE_BITS = (0, 0, 0x0F, 0x03)
+# Per length mod 4, the last characters that would carry such bits: one set look-up per text.
+_STRAY = tuple(frozenset(c for i, c in enumerate(_ALPHABET) if i & bits) for bits in _SPARE_BITS)
 
 
 _b2a = binascii.b2a_base64
+_a2b = binascii.a2b_base64
 
 
 def _b64(data: bytes) -> bytes:
@@ -118,16 +121,16 @@ def b64u_decode(text: str) -> bytes:
     """
     if not isinstance(text, str):
         raise JoseError("malformed", f"base64url text must be a str, not {type(text).__name__}")
-    rest = len(text) % 4
+    rest = len(text) & 3
     try:
         if rest == 1:
             raise ValueError
         # one pass maps the URL-safe alphabet to the standard one and "+", "/", "=" to a character
         # strict mode refuses, as it refuses whitespace and everything else outside the alphabet
-        data = binascii.a2b_base64(text.encode("ascii").translate(_FROM_URLSAFE) + _PAD[rest], strict_mode=True)
+        data = _a2b(text.encode("ascii").translate(_FROM_URLSAFE) + _PAD[rest], strict_mode=True)
     except ValueError:  # binascii.Error and UnicodeEncodeError are ValueErrors
         raise JoseError("malformed", "not base64url (URL-safe alphabet, no padding)") from None
-    if rest and _ALPHABET.index(text[-1]) & _SPARE_BITS[rest]:
+    if rest and text[-1] in _STRAY[rest]:
         raise JoseError("malformed", "not canonical base64url (the last character has stray bits)")
     return data
 
@@ -251,10 +254,27 @@ def sign_compact(header: Mapping[str, Any], payload: Mapping[str, Any] | bytes, 
             raise JoseError("malformed", f"the payload cannot be written as JSON: {exc}") from None
     else:
         body = payload if isinstance(payload, bytes) else _encode_json(payload, "payload")
+    return _sign_serialised(protected, body, signer)
+
+
+def _protected_header(header: Mapping[str, Any], signer: Signer) -> bytes:
+    """The encoded protected header and its dot, as :func:`sign_compact` makes (and caches) it."""
+    alg, kid = signer.alg, signer.kid
+    try:
+        cache_key: tuple[Any, ...] | None = (alg, kid, *header.items()) if header else (alg, kid)
+        protected = _HEADER_CACHE.get(cache_key)  # type: ignore[arg-type]
+    except TypeError:
+        cache_key = protected = None
+    return _protected(header, alg, kid, cache_key) if protected is None else protected
+
+
+def _sign_serialised(protected: bytes, body: bytes, signer: Signer) -> str:
+    """The compact JWS of ``body`` (JSON already written) under ``protected`` (from
+    :func:`_protected_header` for this very signer): what :func:`sign_compact` does once both exist."""
     signing_input = protected + _b2a(body, newline=False).translate(_TO_URLSAFE, b"=")
     signature = signer.sign(signing_input)
     if len(signature) != SIGNATURE_LENGTH:
-        raise JoseError("bad_signature", f"the {alg} signer gave {len(signature)} bytes, not r || s (64)")
+        raise JoseError("bad_signature", f"the {signer.alg} signer gave {len(signature)} bytes, not r || s (64)")
     return (signing_input + b"." + _b2a(signature, newline=False).translate(_TO_URLSAFE, b"=")).decode("ascii")
 
 
@@ -263,11 +283,16 @@ def sign_compact(header: Mapping[str, Any], payload: Mapping[str, Any] | bytes, 
 
 def _check_allowed(algorithms: Collection[str]) -> None:
     """Refuse an allow-list naming anything but ES256 and SM2 (``none``, HS256...)."""
+    if type(algorithms) is tuple and algorithms in _GOOD_ALLOW_LISTS:
+        return  # a verifier's own setting, the same tuple on every call
     if isinstance(algorithms, str):
         raise TypeError('algorithms must be a collection of names, e.g. ["ES256"], not a str')
     if not ALGORITHMS.issuperset(algorithms):
         names = ", ".join(_shown(name) for name in algorithms if name not in ALGORITHMS)
         raise JoseError("alg_not_allowed", f"{names} can never be allowed (known: ES256, SM2)")
+
+
+_GOOD_ALLOW_LISTS = frozenset({("ES256",), ("SM2",), ("ES256", "SM2"), ("SM2", "ES256")})
 
 
 def verify_compact(
@@ -278,6 +303,15 @@ def verify_compact(
     ``algorithms`` is the caller's allow-list (``ES256`` and/or ``SM2``); ``typ``, when given,
     must equal the header's ``typ`` exactly. See the module docstring for every rule.
     """
+    header, payload = _verify(token, keys, algorithms, typ)
+    return dict(header), payload  # a copy: the header may be the cache's, and the caller may change its own
+
+
+def _verify(
+    token: str, keys: KeySet, algorithms: Collection[str], typ: str | None
+) -> tuple[Mapping[str, Any], dict[str, Any]]:
+    """:func:`verify_compact`, the header as found (perhaps the cache's own: never to be changed)."""
+    # Written flat, as sign_compact is: a helper call costs here as much as the work it does.
     _check_allowed(algorithms)
     if not isinstance(token, str):
         raise JoseError("malformed", f"a compact JWS is a str, not {type(token).__name__}")
@@ -288,8 +322,7 @@ def verify_compact(
         raise JoseError("malformed", f"a compact JWS has three parts, this one has {len(parts)}")
     header_b64, payload_b64, signature_b64 = parts
     cached = _VERIFIED_HEADERS.get(header_b64)
-    # a copy of a cached header: the caller may change its own
-    header = _checked_header(header_b64) if cached is None else dict(cached)
+    header = _checked_header(header_b64) if cached is None else cached
 
     alg = header["alg"]
     if alg not in algorithms:
@@ -303,8 +336,26 @@ def verify_compact(
     if key.alg != alg:
         raise JoseError("alg_not_allowed", f"alg {alg} is not the algorithm of key {_shown(kid)}")
 
-    payload_raw = b64u_decode(payload_b64)  # also proves the signing input is ASCII
-    signature = b64u_decode(signature_b64)
+    # the payload, as b64u_decode does it (which also proves the signing input is ASCII)
+    rest = len(payload_b64) & 3
+    try:
+        if rest == 1:
+            raise ValueError
+        payload_raw = _a2b(payload_b64.encode("ascii").translate(_FROM_URLSAFE) + _PAD[rest], strict_mode=True)
+    except ValueError:
+        raise JoseError("malformed", "not base64url (URL-safe alphabet, no padding)") from None
+    if rest and payload_b64[-1] in _STRAY[rest]:
+        raise JoseError("malformed", "not canonical base64url (the last character has stray bits)")
+    # the signature, as b64u_decode does it
+    rest = len(signature_b64) & 3
+    try:
+        if rest == 1:
+            raise ValueError
+        signature = _a2b(signature_b64.encode("ascii").translate(_FROM_URLSAFE) + _PAD[rest], strict_mode=True)
+    except ValueError:
+        raise JoseError("malformed", "not base64url (URL-safe alphabet, no padding)") from None
+    if rest and signature_b64[-1] in _STRAY[rest]:
+        raise JoseError("malformed", "not canonical base64url (the last character has stray bits)")
     signing_input = token[: len(header_b64) + 1 + len(payload_b64)].encode("ascii")
     if not key.verify(signing_input, signature):
         raise JoseError("bad_signature", f"the signature does not verify with key {_shown(kid)}")
@@ -313,7 +364,15 @@ def verify_compact(
         if len(_VERIFIED_HEADERS) >= _HEADER_CACHE_SIZE:
             _VERIFIED_HEADERS.clear()
         _VERIFIED_HEADERS[header_b64] = dict(header)
-    return header, _json_object(payload_raw, "payload")
+    # the payload, as _json_object does it: one JSON object, nothing around it, strict UTF-8
+    try:
+        text = payload_raw.decode("utf-8")
+        payload, end = _scan(text, 0)
+    except (ValueError, StopIteration, RecursionError):
+        raise JoseError("malformed", "the payload is not valid UTF-8 JSON") from None
+    if type(payload) is not dict or end != len(text):
+        raise JoseError("malformed", "the payload is not one JSON object")
+    return header, payload
 
 
 # Parsed headers (string members only) by their base64url text, added once a signature under them

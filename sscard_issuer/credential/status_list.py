@@ -97,7 +97,10 @@ class StatusList:
 
     def get(self, idx: int) -> int:
         """The status value at ``idx``."""
-        byte, shift = self._locate(idx)
+        if type(idx) is int and 0 <= idx < self._size:  # what _locate checks, without the call
+            bits = self._bits
+            return (self._bytes[idx * bits >> 3] >> (idx * bits & 7)) & self._mask
+        byte, shift = self._locate(idx)  # refuses it, or an int subclass
         return (self._bytes[byte] >> shift) & self._mask
 
     def set(self, idx: int, value: int) -> None:
@@ -188,16 +191,17 @@ def parse_status_reference(claims: Mapping[str, Any]) -> tuple[str, int]:
     Only the whole claim set is taken (not the ``status`` claim alone), so that a token that put
     :func:`status_reference`'s object anywhere but under ``status`` is refused, not half-read.
     """
-    if not isinstance(claims, Mapping):
+    # type() first: JSON objects are dicts, and isinstance against the Mapping ABC is slow
+    if type(claims) is not dict and not isinstance(claims, Mapping):
         raise StatusListError("reference", "claims must be a JSON object")
     status = claims.get("status")
-    reference = status.get("status_list") if isinstance(status, Mapping) else None
-    if not isinstance(reference, Mapping):
+    reference = status.get("status_list") if type(status) is dict or isinstance(status, Mapping) else None
+    if type(reference) is not dict and not isinstance(reference, Mapping):
         raise StatusListError("reference", "no status.status_list object")
     uri, idx = reference.get("uri"), reference.get("idx")
     if not isinstance(uri, str) or not uri:
         raise StatusListError("reference", "status_list.uri must be a non-empty string")
-    if not isinstance(idx, int) or isinstance(idx, bool) or idx < 0:
+    if not (type(idx) is int or (isinstance(idx, int) and not isinstance(idx, bool))) or idx < 0:
         raise StatusListError("reference", "status_list.idx must be an integer >= 0")
     return uri, idx
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from sscard_issuer.credential import jose, sdjwt, status_list
@@ -111,6 +111,22 @@ class VerifierSettings:
     leeway_seconds: int = 5  # clock skew tolerated between the holder's phone, platform and verifier
 
 
+_CODE_REQUIRED = frozenset(CODE_REQUIRED)
+_CODE_ALLOWED = frozenset({*CODE_REQUIRED, "nonce", "iat"})
+_CREDENTIAL_REQUIRED = frozenset({"iss", "aud", "exp", "iat", "cid", "status"})
+_BUSINESS = {business.value: business for business in BusinessType}
+_CODE_DATA = {business.value: CODE_DATA[business] for business in BusinessType}  # by value: no Enum.__hash__
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_new = object.__new__
+
+
+def _valid(claims: Mapping[str, Any]) -> Verification:
+    """``Verification(True, "valid", claims)`` without the frozen dataclass's __init__ (half its cost)."""
+    answer = _new(Verification)
+    answer.__dict__.update(valid=True, reason="valid", claims=claims)
+    return answer
+
+
 class Verifier:
     def __init__(self, settings: VerifierSettings, keys: Callable[[], KeySet], status: StatusSource,
                  replay: ReplayStore, *, clock: Callable[[], float] = time.time) -> None:
@@ -126,57 +142,66 @@ class Verifier:
                     accept: Collection[BusinessType] | None = None) -> Verification:
         """A scanned code. ``nonce``: the one this verifier issued, if any; ``accept``: the business
         types of this scan (default: those of the verifier's settings)."""
+        settings = self.settings
         try:
-            _, claims = jose.verify_compact(code.strip(), self._keys(), algorithms=self.settings.algorithms,
-                                            typ=CODE_TYP)
+            _, claims = jose._verify(code.strip(), self._keys(), settings.algorithms, CODE_TYP)
         except jose.JoseError as error:
             return _refuse(_jose_reason(error))
-        if any(name not in claims for name in CODE_REQUIRED):
+        if not claims.keys() >= _CODE_REQUIRED:
             return _refuse("missing_claim")
-        problem = self._common(claims, audience=self.settings.audience)
+        now = self._clock()
+        problem = self._common(claims, settings.audience, now)
         if problem:
             return _refuse(problem)
         exp = claims["exp"]
-        if exp > self._clock() + CODE_LIFETIME_SECONDS + self.settings.leeway_seconds:
+        if exp > now + CODE_LIFETIME_SECONDS + settings.leeway_seconds:
             return _refuse("lifetime")  # no code lives longer than a minute from now
-        try:
-            business = BusinessType(claims["bt"])
-        except ValueError:
+        bt = claims["bt"]
+        business = _BUSINESS.get(bt) if isinstance(bt, str) else None  # BusinessType(bt), without the enum call
+        if business is None:
             return _refuse("business_type")
-        accepted = self.settings.business_types if accept is None else frozenset(accept)
-        if business not in accepted:
+        if business not in (settings.business_types if accept is None else frozenset(accept)):
             return _refuse("business_type")
-        data, fields = claims["d"], CODE_DATA[business]
-        if not set(claims) <= {*CODE_REQUIRED, "nonce", "iat"} or not isinstance(data, list) or len(data) != len(fields):
+        data, fields = claims["d"], _CODE_DATA[bt]
+        if not claims.keys() <= _CODE_ALLOWED or not isinstance(data, list) or len(data) != len(fields):
             return _refuse("too_much_data")
         if nonce is not None and claims.get("nonce") != nonce:
             return _refuse("nonce")
         reference = claims["st"]
-        if (not isinstance(reference, list) or len(reference) != 2
-                or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in reference)):
+        if not isinstance(reference, list) or len(reference) != 2:
             return _refuse("malformed")
-        problem = self._status_problem(status_list.shard_uri(self.settings.status_base, reference[0]), reference[1])
+        shard, idx = reference
+        if not (type(shard) is int and type(idx) is int and shard >= 0 and idx >= 0):  # JSON: no bool, no subclass
+            return _refuse("malformed")
+        base = settings.status_base
+        # status_list.shard_uri, whose checks of the shard the line above has made
+        uri = f"{base.rstrip('/')}/{shard}" if type(base) is str and base else status_list.shard_uri(base, shard)
+        problem = self._status_problem(uri, idx)
         if problem:
             return _refuse(problem)
-        if not self._replay.claim(str(claims["jti"]), datetime.fromtimestamp(exp + self.settings.leeway_seconds, UTC)):
+        # datetime.fromtimestamp(exp + leeway, UTC), for an exp that is an int within a minute of now
+        if not self._replay.claim(str(claims["jti"]), _EPOCH + timedelta(seconds=exp + settings.leeway_seconds)):
             return _refuse("replayed")
-        return Verification(True, "valid", {"business_type": business.value, **dict(zip(fields, data, strict=True))})
+        disclosed = {"business_type": bt}
+        disclosed.update(zip(fields, data, strict=True))
+        return _valid(disclosed)
 
     # -- credentials --------------------------------------------------------------------------------
 
     def verify_credential(self, presentation: str, *, card_id: str | None = None) -> Verification:
         """An SD-JWT credential as the holder presents it (with the disclosures they chose)."""
+        settings = self.settings
         try:
-            jws, disclosures, _ = sdjwt.parse(presentation.strip())
-            _, payload = jose.verify_compact(jws, self._keys(), algorithms=self.settings.algorithms, typ=ECARD_TYP)
+            # sdjwt.parse, the JWS's form checked only if the JWS is refused: one that verifies has it
+            jws, disclosures, _ = sdjwt._split(presentation.strip(), check_jws=False)
+            _, payload = jose._verify(jws, self._keys(), settings.algorithms, ECARD_TYP)
         except jose.JoseError as error:
-            return _refuse(_jose_reason(error))
+            return _refuse(_jose_reason(error) if sdjwt._is_compact_jws(jws) else "malformed")
         except sdjwt.SdJwtError:
             return _refuse("malformed")
-        for name in ("iss", "aud", "exp", "iat", "cid", "status"):
-            if name not in payload:
-                return _refuse("missing_claim")
-        problem = self._common(payload, audience=ECARD_AUDIENCE)
+        if not payload.keys() >= _CREDENTIAL_REQUIRED:
+            return _refuse("missing_claim")
+        problem = self._common(payload, ECARD_AUDIENCE, self._clock())
         if problem:
             return _refuse(problem)
         if card_id is not None and str(payload["cid"]).upper() != card_id.upper():
@@ -188,28 +213,31 @@ class Verifier:
             return _refuse("disclosure")
         except status_list.StatusListError:
             return _refuse("malformed")
-        if not uri.startswith(self.settings.status_base.rstrip("/") + "/"):
+        if not uri.startswith(settings.status_base.rstrip("/") + "/"):
             return _refuse("malformed")  # never fetch a status list the issuer does not publish
         problem = self._status_problem(uri, idx)
         if problem:
             return _refuse(problem)
-        return Verification(True, "valid", claims)
+        return _valid(claims)
 
     # -- shared ---------------------------------------------------------------------------------------
 
-    def _common(self, claims: Mapping[str, Any], *, audience: str) -> str | None:
+    def _common(self, claims: Mapping[str, Any], audience: str, now: float) -> str | None:
         if claims.get("iss") != self.settings.issuer:
             return "issuer"
         aud = claims.get("aud")
         if not (aud == audience or (isinstance(aud, list) and audience in aud)):
             return "audience"
-        times = {name: claims[name] for name in ("exp", "iat", "nbf") if name in claims}
-        if "exp" not in times or not all(isinstance(v, int) and not isinstance(v, bool) for v in times.values()):
+        # exp required, iat and nbf optional: integers (JSON's, so never a bool), within the leeway
+        exp = claims.get("exp")
+        iat = claims.get("iat", 0)
+        nbf = claims.get("nbf", 0)
+        if type(exp) is not int or type(iat) is not int or type(nbf) is not int:
             return "malformed"
-        now, leeway = self._clock(), self.settings.leeway_seconds
-        if now > times["exp"] + leeway:
+        leeway = self.settings.leeway_seconds
+        if now > exp + leeway:
             return "expired"
-        if any(times.get(name, 0) > now + leeway for name in ("iat", "nbf")):
+        if iat > now + leeway or nbf > now + leeway:
             return "not_yet_valid"
         return None
 

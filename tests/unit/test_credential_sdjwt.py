@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sscard_issuer.credential import sdjwt
 from sscard_issuer.credential.sdjwt import (
     SD_ALG,
     Disclosure,
@@ -29,7 +30,10 @@ from sscard_issuer.credential.sdjwt import (
     present,
     serialise,
 )
+from sscard_issuer.credential.signers import Es256Signer
 from sscard_issuer.errors import FieldError
+
+SIGNER = Es256Signer.generate()
 
 
 def b64(data: bytes) -> str:
@@ -462,3 +466,47 @@ def test_any_bytes_as_a_disclosure_parse_or_raise_the_typed_error(data: bytes) -
     except SdJwtError:
         return
     assert disclosure.digest == disclosure_digest(b64(data))
+
+
+# -- the issuing fast path writes what the general path would -------------------------------------
+
+_TEXT = st.text(min_size=1, max_size=24)
+
+
+@given(name=_TEXT, ssn=_TEXT, ecard_id=_TEXT, area=_TEXT, issuer=_TEXT, base=_TEXT,
+       level=st.integers(1, 2), iat=st.integers(0, 2**40), shard=st.integers(0, 10**6), index=st.integers(0, 10**9))
+def test_minting_writes_byte_for_byte_the_claims_conceal_and_the_json_encoder_would(
+        name: str, ssn: str, ecard_id: str, area: str, issuer: str, base: str, level: int, iat: int, shard: int,
+        index: int) -> None:
+    """mint_credential writes the claim set's JSON itself (for speed): for any text, including quotes,
+    backslashes, control characters and non-BMP characters, it must be the general path's bytes."""
+    import os
+    from unittest import mock
+
+    from sscard_issuer.credential import mint
+    from sscard_issuer.credential.jose import b64u_decode, sign_compact
+    from sscard_issuer.credential.profile import DISCLOSABLE, ECARD_TYP
+
+    subject = mint.CredentialSubject(ecard_id=ecard_id, issuance_number="45010020260302000001", level=level,
+                                     area=area, card_id="450100D156000005000000000000007B", card_number="A00000123",
+                                     ssn=ssn, name=name, issued_at=iat, expires_at=iat + 3600, shard=shard, index=index)
+    salts = os.urandom(64)
+
+    def same_salts(n: int) -> bytes:
+        return salts[:n]
+
+    try:
+        with mock.patch("os.urandom", same_salts):
+            fast = mint.mint_credential(subject, SIGNER, issuer=issuer, status_base=base)
+            payload, disclosures = sdjwt.conceal(mint.credential_claims(subject, issuer=issuer, status_base=base),
+                                                 DISCLOSABLE)
+    except (ValueError, UnicodeEncodeError) as refused:  # both paths refuse the same inputs (e.g. a bad URI)
+        with mock.patch("os.urandom", same_salts), pytest.raises(type(refused)):
+            sdjwt.conceal(mint.credential_claims(subject, issuer=issuer, status_base=base), DISCLOSABLE)
+        return
+    general = "~".join([sign_compact({"typ": ECARD_TYP}, payload, SIGNER), *(d.encoded for d in disclosures), ""])
+    fast_jws, *fast_rest = fast.split("~")
+    general_jws, *general_rest = general.split("~")
+    assert fast_jws.split(".")[:2] == general_jws.split(".")[:2]  # header and payload (ECDSA signatures differ)
+    assert fast_rest == general_rest
+    assert b64u_decode(fast_jws.split(".")[1])  # a real payload
