@@ -71,6 +71,22 @@ def check_name(value: object, field_name: str = "name") -> str:
     return value.strip()
 
 
+def birth_date_with(document_birth: date | None, given: date | None, *,
+                    missing: tuple[str, str] = ("the date of birth: this document number does not carry it",
+                                                "请填写出生日期：该证件号码中不含出生日期")) -> date | None:
+    """The applicant's date of birth from what they gave and what their document number carries
+    (``document_birth``): either alone, or both when they agree. ``missing``: the English and
+    Chinese of what to ask for when neither says it. :class:`DocumentError` otherwise."""
+    if given is None:
+        if document_birth is None:
+            raise DocumentError("birth_date", *missing)
+        return document_birth
+    if document_birth is not None and given != document_birth:
+        raise DocumentError("birth_date", f"the date in the document number ({document_birth.isoformat()})",
+                            f"出生日期须与证件号码中的一致（{document_birth.isoformat()}）", given.isoformat())
+    return given
+
+
 @dataclass(frozen=True, kw_only=True)
 class Applicant:
     """The person the card is for, as their document shows them."""

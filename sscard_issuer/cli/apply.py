@@ -154,22 +154,18 @@ def applicant(form: Form, *, name: str, sex: str, birth_date: str | None, docume
     """The applicant from the options; what is wrong goes to ``form`` (and a placeholder in its place)."""
     from sscard_issuer.applications.codes import check_phone
     from sscard_issuer.applications.documents import IdentityDocument
-    from sscard_issuer.applications.requests import Applicant, check_name
+    from sscard_issuer.applications.requests import Applicant, birth_date_with, check_name
 
     form.take(lambda: check_name(name))
     doc = form.take(lambda: document(document_type, document_number, country))
     if doc is None:
         form.placeholders.add("document")
     born = form.take(lambda: parse_date("birth_date", birth_date)) if birth_date is not None else None
-    carried = doc.birth_date if doc is not None else None
-    if birth_date is None and doc is not None:
-        born = carried
-        if born is None:
-            form.blame("birth_date", "the date of birth (--birth-date YYYY-MM-DD): the document number does not carry it",
-                       "请填写出生日期（--birth-date YYYY-MM-DD）：该证件号码不含出生日期")
-    elif born is not None and carried is not None and born != carried:
-        form.blame("birth_date", f"the date in the document number ({carried.isoformat()})",
-                   f"出生日期须与证件号码中的一致（{carried.isoformat()}）", born.isoformat())
+    if doc is not None and (birth_date is None or born is not None):  # an unreadable date is reported already
+        known, given = doc, born
+        born = form.take(lambda: birth_date_with(known.birth_date, given, missing=(
+            "the date of birth (--birth-date YYYY-MM-DD): the document number does not carry it",
+            "请填写出生日期（--birth-date YYYY-MM-DD）：该证件号码不含出生日期")))
     code = form.take(lambda: parse_sex(sex))
     if ethnicity is not None and not (len(ethnicity) == 2 and ethnicity.isascii() and ethnicity.isdigit()):
         form.blame("ethnicity", "a two-digit GB/T 3304 code", "民族须为两位代码（GB/T 3304）", ethnicity)

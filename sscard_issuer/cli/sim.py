@@ -16,8 +16,6 @@ from sscard_issuer.cli.common import card_algorithm, err, plain_errors
 from sscard_issuer.errors import FieldError
 from sscard_issuer.sim.image import CardImage
 from sscard_issuer.sim.make_card import DEFAULT_BLANK_AREA, make_blank_card, make_card
-from sscard_issuer.sim.printer import PrinterSimulator, VpcdEncoder
-from sscard_issuer.sim.printer_machine import Timings
 from sscard_issuer.sim.runtime import SimulatedCard
 from sscard_issuer.sim.vpcd import DEFAULT_HOST, DEFAULT_PORT, Faults, VpcdLink
 
@@ -124,6 +122,9 @@ def printer(
     print_seconds: Annotated[float, typer.Option(help="Seconds printing a face takes.")] = 20.0,
 ) -> None:
     """Run a simulated Evolis printer: cards taken to its contact station appear in a vpcd reader."""
+    from sscard_issuer.sim.printer import PrinterSimulator, VpcdEncoder  # Pillow: only for this command
+    from sscard_issuer.sim.printer_machine import Timings
+
     with plain_errors():
         for name, value in (("blanks", blanks), ("ribbon", ribbon), ("reject_capacity", reject_capacity)):
             if value < 0:

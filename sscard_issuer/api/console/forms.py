@@ -41,7 +41,7 @@ def value(fields: Mapping[str, str], name: str) -> str | None:
 def applicant(form: Form, fields: Mapping[str, str]) -> Applicant:
     """The applicant from the form; what is wrong goes to ``form``."""
     from sscard_issuer.applications.codes import check_phone
-    from sscard_issuer.applications.requests import check_name
+    from sscard_issuer.applications.requests import birth_date_with, check_name
 
     name = value(fields, "name") or ""
     form.take(lambda: check_name(name))
@@ -51,15 +51,9 @@ def applicant(form: Form, fields: Mapping[str, str]) -> Applicant:
         form.placeholders.add("document")
     given = value(fields, "birth_date")
     born = form.take(lambda: parse_date("birth_date", given)) if given else None
-    carried = doc.birth_date if doc is not None else None
-    if given is None and doc is not None:
-        born = carried
-        if born is None:
-            form.blame("birth_date", "the date of birth: this document number does not carry it",
-                       "请填写出生日期：该证件号码中不含出生日期")
-    elif born is not None and carried is not None and born != carried:
-        form.blame("birth_date", f"the date in the document number ({carried.isoformat()})",
-                   f"出生日期须与证件号码中的一致（{carried.isoformat()}）", born.isoformat())
+    if doc is not None and (not given or born is not None):  # an unreadable date is reported already
+        known = doc
+        born = form.take(lambda: birth_date_with(known.birth_date, born))
     sex = value(fields, "sex") or ""
     code = form.take(lambda: parse_sex(sex))
     ethnicity, phone = value(fields, "ethnicity"), value(fields, "phone")
