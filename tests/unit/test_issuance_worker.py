@@ -175,9 +175,7 @@ def test_a_card_that_fails_goes_to_the_reject_box_and_the_next_blank_makes_the_c
 @pytest.mark.parametrize("phase", ["started", "done"])
 @pytest.mark.parametrize("at", STEPS, ids=[s.value for s in STEPS])
 def test_a_crash_at_any_step_is_taken_up_and_yields_exactly_one_good_card(
-        outlet: Outlet, at: Step, phase: str, database_url: str) -> None:
-    if database_url.startswith("postgresql") and phase == "done":
-        pytest.skip("one database is enough for the 'done' half; PostgreSQL kills are in the integration test")
+        outlet: Outlet, at: Step, phase: str) -> None:
     ref = outlet.mark()
 
     def crash(step: Step, when: str) -> None:
