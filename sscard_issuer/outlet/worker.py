@@ -182,6 +182,8 @@ class PrinterWorker:
             return {}
         # Step.ECARD: made at hand-over when the platform's status lists exist (else audited why not)
         ecard = self.issue_ecard(job.card_ref) if self.issue_ecard is not None else self._active_ecard(job.card_ref)
+        if ecard is None:  # the card is handed over all the same; the e-card can be issued later
+            return {"detail": {"ecard_id": None, "reason": "no e-card: the audit log's ecard.not_issued says why"}}
         return {"detail": {"ecard_id": ecard}}
 
     def _personalise(self, job: JobView) -> dict[str, Any]:
