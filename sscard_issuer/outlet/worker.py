@@ -298,6 +298,8 @@ class PrinterWorker:
         fed = job.state.card_inside or step is not Step.FEED
         if fed:
             self._reject()
+        if job.card_serial is not None:  # its numbers, if personalisation allocated any, are burnt
+            self.personaliser.spoil_card(job.card_serial, f"{step.value}: {reason}")
         log.warning("job %s attempt %s failed at %s: %s", job.id, job.attempt, step.value, reason)
         return self.desk.spoil(job, step, reason, fed=fed, requeue=requeue)
 

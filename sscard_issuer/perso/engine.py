@@ -202,6 +202,21 @@ class Personaliser:
         self._settle(job_id, JobState.DONE, AllocationState.USED)
         return PersoOutcome(job_id, record, reading, resumed, transport.apdu_count - first_apdu, ran)
 
+    def spoil_card(self, card_serial: str, reason: str) -> bool:
+        """The card ``card_serial`` went to the reject box after (or while) it was personalised, so
+        its personalisation job is spoiled and its numbers are burnt (never given to another card).
+        False when it has no job, or its job was spoiled already."""
+        with self.registry.transaction() as session:
+            job = session.execute(select(PersoJob).where(PersoJob.card_serial == card_serial.upper(),
+                                                         PersoJob.state != JobState.SPOILED)
+                                  .with_for_update()).scalar_one_or_none()
+            if job is None:
+                return False
+            job.state, job.reason = JobState.SPOILED, reason
+            session.execute(update(CardAllocation).where(CardAllocation.id == job.allocation_id)
+                            .values(state=AllocationState.VOID).execution_options(synchronize_session=False))
+            return True
+
     def _done_steps(self, job_id: int) -> set[str]:
         with self.registry.transaction() as session:
             rows = session.execute(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,7 @@ from sscard_issuer.outlet.station import make_face, simulated_printers
 from sscard_issuer.outlet.worker import PrinterWorker, WorkerSettings
 from sscard_issuer.perso import Personaliser, load_profile
 from sscard_issuer.perso.wiring import application_hooks
-from sscard_issuer.registry import PersoJob, Registry
+from sscard_issuer.registry import CardAllocation, PersoJob, Registry
 from sscard_issuer.sim.make_card import make_blank_card
 from sscard_issuer.sim.printer import InProcessEncoder, PrinterSimulator, blank_card_factory
 from sscard_issuer.sim.printer_machine import Fault, Timings
@@ -68,6 +69,11 @@ class Outlet:
     def perso_jobs(self) -> int:
         with self.office.registry.transaction() as session:
             return len(session.query(PersoJob).all())
+
+    def card_numbers(self) -> dict[str, int]:
+        """How many allocated card numbers are on a finished card (used) or burnt with a spoiled one (void)."""
+        with self.office.registry.transaction() as session:
+            return dict(Counter(a.state.value for a in session.query(CardAllocation).all()))
 
 
 @pytest.fixture
@@ -192,6 +198,7 @@ def test_a_crash_at_any_step_is_taken_up_and_yields_exactly_one_good_card(
     spoiled = 1 if (at, phase) == (Step.PRINT, "started") else 0  # a print cut short cannot be finished
     assert_one_good_card(outlet, ref, fed=1 + spoiled)
     assert outlet.perso_jobs() == 1 + spoiled
+    assert outlet.card_numbers() == {"used": 1, **({"void": 1} if spoiled else {})}
 
 
 def test_jobs_go_to_idle_healthy_printers(registry: Registry, tmp_path: Path) -> None:
