@@ -12,9 +12,10 @@ SUDO=""
 # postgresql: the production registry, which the tests start as a throw-away cluster;
 # cups + cups-pdf: face-only printing, tested against a throw-away cupsd with a PDF queue
 # (libcups2-dev: pycups compiles against it); fonts-noto-cjk: the CJK font of the card face;
-# chromium: the real browser the console's end-to-end tests drive (Playwright, never a downloaded one).
+# chromium: the real browser the console's end-to-end tests drive (Playwright, never a downloaded one);
+# wrk: the HTTP load generator of tools/bench_ecard.py (C, so the load costs the servers little).
 PACKAGES=(pcscd libpcsclite-dev vsmartcard-vpcd softhsm2 gcc postgresql
-          cups printer-driver-cups-pdf libcups2-dev fonts-noto-cjk chromium)
+          cups printer-driver-cups-pdf libcups2-dev fonts-noto-cjk chromium wrk)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
