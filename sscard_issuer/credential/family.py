@@ -39,7 +39,7 @@ CONSENT_LEEWAY = timedelta(minutes=5)  # clock skew tolerated between the face-c
 __all__ = [
     "ConsentMethod", "ConsentMissing", "DuplicateLink", "FamilyError", "FamilyLimitReached", "FamilyLimits",
     "FamilyLink", "LinkNotFound", "NotEligible", "NotLinked", "Relation", "Relative", "RevokedBy",
-    "active_ecard", "add_relative", "may_present", "relatives", "revoke", "usage",
+    "active_ecard", "add_relative", "may_present", "relatives", "revoke", "revoke_all_of", "usage",
 ]
 
 
@@ -219,8 +219,10 @@ def add_relative(session: Session, *, holder_person_id: int, relative_person_id:
     return link
 
 
-def revoke(session: Session, link_id: int, *, by: RevokedBy | str, at: datetime, actor: str = "platform") -> FamilyLink:
-    """End the link (the holder, the relative or staff asked); a link already revoked is returned unchanged."""
+def revoke(session: Session, link_id: int, *, by: RevokedBy | str, at: datetime, actor: str = "platform",
+           reason: str | None = None) -> FamilyLink:
+    """End the link (the holder, the relative or staff asked; ``reason`` goes to the audit log); a link
+    already revoked is returned unchanged."""
     at = utc("at", at)
     try:
         who = RevokedBy(by)
@@ -236,8 +238,20 @@ def revoke(session: Session, link_id: int, *, by: RevokedBy | str, at: datetime,
     link.active, link.revoked_at, link.revoked_by = False, at, who.value
     session.flush()
     audit.append(session, at=at, actor=actor, action="family.revoked", subject=f"person:{link.holder_person_id}",
-                 detail={"link": link.id, "relative": link.relative_person_id, "by": who.value})
+                 detail={"link": link.id, "relative": link.relative_person_id, "by": who.value,
+                         **({"reason": reason} if reason else {})})
     return link
+
+
+def revoke_all_of(session: Session, person_id: int, *, at: datetime, reason: str, actor: str = "system") -> list[int]:
+    """End every active link the person is in, as holder or as relative (their card was cancelled:
+    the relationship and consent are asked for again if they come back). The ids revoked."""
+    ids = list(session.execute(select(FamilyLink.id).where(
+        FamilyLink.active, (FamilyLink.holder_person_id == person_id) | (FamilyLink.relative_person_id == person_id))
+        .order_by(FamilyLink.id)).scalars())
+    for link_id in ids:
+        revoke(session, link_id, by=RevokedBy.STAFF, at=at, actor=actor, reason=reason)
+    return ids
 
 
 def relatives(session: Session, holder_person_id: int, *, include_revoked: bool = False) -> list[Relative]:

@@ -4,6 +4,8 @@ equals the card's"; a command-line loss report must suspend the e-card as surely
 
 - SUSPEND (temporary loss) sets the card's e-card to 2, RESTORE (loss cancelled or lapsed) to 0,
   REVOKE (formal loss, replacement, cancellation, expiry) to 1, for good;
+- :class:`CardCancelled` (a card cancelled without a successor) ends the family-service links its
+  holder is in, either side: the relationship and the relative's consent are asked for again later;
 - :class:`CardCollected` creates the card's e-card record (level 1) when it has none active:
   "issuing or replacing a card creates its e-card automatically". The record lands in one of the
   status lists the platform configured (``status_shard`` rows, made when the platform starts);
@@ -24,9 +26,9 @@ from random import SystemRandom
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from sscard_issuer.credential import store
+from sscard_issuer.credential import family, store
 from sscard_issuer.lifecycle.access import Actor
-from sscard_issuer.lifecycle.events import CardCollected, CardEvent
+from sscard_issuer.lifecycle.events import CardCancelled, CardCollected, CardEvent
 from sscard_issuer.lifecycle.states import StatusEffect
 from sscard_issuer.registry import audit
 from sscard_issuer.registry.credentials import EcardLevel, EcardStatus, StatusShard
@@ -45,6 +47,9 @@ def follow(session: Session, events: Sequence[CardEvent]) -> None:
             store.set_status_for_card(session, event.card_ref, status, at=event.at)
         if isinstance(event, CardCollected):
             issue_on_collection(session, event.card_ref, event.at)
+        elif isinstance(event, CardCancelled):  # no successor: the family service ends with the card
+            person_id = session.execute(select(Card.person_id).where(Card.card_ref == event.card_ref)).scalar_one()
+            family.revoke_all_of(session, person_id, at=event.at, reason=f"card {event.card_ref} cancelled")
 
 
 def issue_on_collection(session: Session, card_ref: str, at: datetime) -> None:

@@ -343,3 +343,22 @@ def test_adds_of_one_relative_at_once_make_one_link(world: World) -> None:
     assert sum(isinstance(o, FamilyLink) for o in outcomes) == 1, outcomes
     assert {o.code for o in outcomes if isinstance(o, FamilyError)} == {"family_duplicate"}
     assert active_links(world) == 1
+
+
+def test_a_cancelled_card_ends_every_link_its_holder_is_in(world: World) -> None:
+    parent, child, other = world.member(201, "李建国"), world.member(202, "李小明"), world.member(203, "王芳")
+    assert world.add(parent, "elder").status_code == 201
+    assert world.add(child, "child").status_code == 201
+    assert world.add(world.holder, "child", holder=parent).status_code == 201  # the parent holds the holder's
+    assert world.add(other, "other", holder=child).status_code == 201  # a link the holder is not in
+    world.platform.office.cancel(world.staff.operator, parent.card_ref)
+    with world.platform.registry.transaction() as session:
+        links = {(link.holder_person_id, link.relative_person_id): link for link in session.scalars(select(FamilyLink))}
+        revoked = [e for e in session.scalars(select(AuditEntry).where(AuditEntry.action == "family.revoked"))]
+    gone = {(world.holder.person_id, parent.person_id), (parent.person_id, world.holder.person_id)}
+    assert {pair for pair, link in links.items() if not link.active} == gone
+    assert all(links[pair].revoked_by == "staff" for pair in gone)
+    assert links[(child.person_id, other.person_id)].active and links[(world.holder.person_id, child.person_id)].active
+    assert len(revoked) == 2 and all(f"card {parent.card_ref} cancelled" in e.detail for e in revoked)
+    assert [r["relative_ecard_id"] for r in world.listing()["relatives"]] == [child.ecard_id]
+    assert world.platform.office.verify_audit(world.staff.auditor).intact
