@@ -199,11 +199,11 @@ class IssuanceDesk:
         summary = self.office.stock(actor, outlet_code)
         with self.office.registry.transaction(durable=False) as session:
             lines = session.execute(
-                select(IssuanceStep, IssuanceJob.card_serial).join(IssuanceJob, IssuanceJob.id == IssuanceStep.job_id)
+                select(IssuanceStep).join(IssuanceJob, IssuanceJob.id == IssuanceStep.job_id)
                 .where(IssuanceJob.outlet_code == summary.outlet_code, IssuanceStep.phase == "failed")
-                .order_by(IssuanceStep.id)).all()
+                .order_by(IssuanceStep.id)).scalars().all()
         spoiled = []
-        for line, _ in lines:
+        for line in lines:
             detail = json.loads(line.detail or "{}")
             if detail.get("spoiled"):
                 spoiled.append(SpoiledCard(line.job_id, line.attempt, detail.get("card_serial"), line.step,
