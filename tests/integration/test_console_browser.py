@@ -6,7 +6,8 @@ An operator signs in, enrols the applicant and files an instant application with
 (judged on the spot), marks it, and watches the job move without reloading the page. She opens the
 printer's cover from the simulator panel: the job pauses and the page says what to do; she closes
 the cover and the job resumes and finishes with the face previewed. An operator of another outlet
-cannot see the job, and is refused its address. Screenshots of the main pages are saved (to
+cannot see the job, and is refused its address. Her supervisor mistypes his password once, then finds
+both his sign-ins and her session in the audit log, and signs out. Screenshots of the main pages are saved (to
 ``$SSCARD_SCREENSHOTS`` when set, e.g. ``docs/screenshots``; else to the test's folder).
 """
 
@@ -106,10 +107,17 @@ def browser() -> Iterator[Browser]:
             chromium.close()
 
 
-def sign_in(browser: Browser, console: Console, username: str, *, shot: bool = False) -> Page:
+def sign_in(browser: Browser, console: Console, username: str, *, shot: bool = False, mistype: bool = False
+            ) -> Page:
     page = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN").new_page()
     page.goto(console.base + "/console/")
     expect(page.locator("h1")).to_have_text("工作人员登录")
+    if mistype:  # refused in plain words, the username kept
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", "not-" + PASSWORD)
+        page.click("#sign-in")
+        expect(page.locator("#refusal")).to_contain_text("用户名或密码错误")
+        expect(page.locator("input[name=username]")).to_have_value(username)
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)
     if shot:
@@ -215,7 +223,17 @@ def test_an_operator_issues_a_card_through_a_printer_fault_and_another_outlet_ca
     assert response is not None and response.status == 403
     expect(other.locator("#refusal")).to_contain_text("只能在本网点（NN09）办理业务")
 
-    supervisor = sign_in(browser, console, "zhao.min")
+    supervisor = sign_in(browser, console, "zhao.min", mistype=True)
     supervisor.goto(console.base + "/console/audit?action=instant.")
     expect(supervisor.locator("#audit-entries")).to_contain_text("instant.done")
     console.shot(supervisor, "audit", full_page=True)
+    supervisor.goto(console.base + "/console/audit?action=console.&verify=1")
+    entries = supervisor.locator("#audit-entries")
+    expect(entries.locator("tr", has_text="console.sign_in_failed")).to_contain_text("operator:zhao.min")
+    expect(entries.locator("tr", has_text="console.sign_in_failed")).not_to_contain_text(PASSWORD)
+    expect(entries.locator("tr", has_text="wang.li")).to_contain_text("console.sign_in")
+    expect(supervisor.locator("#audit-intact")).to_be_visible()
+    supervisor.click("#sign-out")
+    expect(supervisor.locator(".flash.ok")).to_contain_text("已退出登录")
+    supervisor.goto(console.base + "/console/audit")
+    expect(supervisor.locator("h1")).to_have_text("工作人员登录")

@@ -1,6 +1,6 @@
 """The outlet console through its HTTP interface (FastAPI's in-process client), on both databases:
-signing in and out, sessions that expire, forms refused without their token, roles and outlets as the
-Office enforces them, every counter operation and a refusal explained, the photo judged on the spot,
+signing in and out (each audited; failures throttled per username), sessions that expire, forms refused
+without their token, roles and outlets as the Office enforces them, every counter operation and a refusal explained, the photo judged on the spot,
 batches with their report, instant issuance with the simulated printer, the audit log's filters."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from sscard_issuer.api.console import create_console
+from sscard_issuer.api.console.throttle import SignInThrottle, TooManySignIns
 from sscard_issuer.applications.requests import Applicant
 from sscard_issuer.lifecycle.office import Office
 from sscard_issuer.lifecycle.states import CardState
@@ -30,7 +31,7 @@ from sscard_issuer.outlet.desk import IssuanceDesk
 from sscard_issuer.outlet.job import JobState
 from sscard_issuer.outlet.station import SimulatedPrinters, simulated_printers
 from sscard_issuer.outlet.worker import WorkerSettings
-from sscard_issuer.registry import Registry, Role
+from sscard_issuer.registry import AuditEntry, Registry, Role
 from sscard_issuer.sim.printer_machine import Fault
 from tests.unit.offices import PHOTO, applicant, enrolled, open_office
 from tests.unit.test_batch_import import CODE, ORG, cells, write_form
@@ -185,6 +186,109 @@ def test_forms_without_the_session_token_are_refused_and_change_nothing(outlet: 
     stranger = outlet.client()
     answer = stranger.client.post("/console/sign-in", data={"username": "wang.li", "password": PASSWORD})
     assert answer.status_code == 403 and stranger.client.cookies.get("sscard_console") is None
+
+
+def console_entries(outlet: Outlet) -> list[AuditEntry]:
+    """The sign-in entries of the audit log, oldest first (read as an auditor would)."""
+    from sscard_issuer.api.console import queries
+
+    entries, _, _ = queries.audit_entries(outlet.office, outlet.office.actor("audit"),
+                                          queries.AuditFilter(action="console."))
+    return entries[::-1]
+
+
+def test_signing_in_and_out_is_audited_in_the_hash_chain_without_the_password(outlet: Outlet) -> None:
+    browser = outlet.client()
+    assert browser.sign_in("wang.li", "not the password").status_code == 403
+    assert browser.sign_in("wang.li").url.path == "/console/"
+    assert browser.post("/console/sign-out").url.path == "/console/sign-in"
+    assert outlet.client().sign_in("no.such.person", "not the password").status_code == 403
+    assert outlet.client().sign_in("x" * 300, "not the password").status_code == 403  # cut short, still logged
+    stale = outlet.client().client.post("/console/sign-in", data={"username": "wang.li", "password": "guess"})
+    assert stale.status_code == 403  # a form without its token tries no password, and is not logged
+
+    entries = console_entries(outlet)
+    assert [(e.action, e.actor, e.outlet_code, e.subject) for e in entries] == [
+        ("console.sign_in_failed", "anonymous", "NN01", "operator:wang.li"),  # wang.li's supervisor reads it
+        ("console.sign_in", "wang.li", "NN01", "operator:wang.li"),
+        ("console.sign_out", "wang.li", "NN01", "operator:wang.li"),
+        ("console.sign_in_failed", "anonymous", None, "operator:no.such.person"),
+        ("console.sign_in_failed", "anonymous", None, "operator:" + "x" * 64),
+    ]
+    assert json.loads(entries[0].detail) == {"reason": "wrong_username_or_password", "client": "testclient"}
+    for entry in entries:  # the passwords tried are nowhere
+        assert not any(p in entry.subject + entry.detail for p in ("not the password", PASSWORD, "guess"))
+    report = outlet.office.verify_audit(outlet.office.actor("audit"))
+    assert report.intact and report.entries >= len(entries)
+
+    supervisor = outlet.client("zhao.min")
+    page = supervisor.get("/console/audit?action=console.sign_in_failed")
+    assert "operator:wang.li" in page.text and "no.such.person" not in page.text  # another outlet's, or none
+
+
+def test_sign_in_pauses_after_five_failures_for_that_username_without_checking_the_password(
+        outlet: Outlet, monkeypatch: pytest.MonkeyPatch) -> None:
+    checked: list[str] = []
+    authenticate = outlet.office.authenticate
+
+    def counted(username: str, password: str) -> Any:
+        checked.append(username)
+        return authenticate(username, password)
+
+    monkeypatch.setattr(outlet.office, "authenticate", counted)
+    browser = outlet.client()
+    for _ in range(4):
+        assert browser.sign_in("wang.li", "wrong").status_code == 403
+        outlet.clock.now += 60
+    assert browser.sign_in("wang.li").url.path == "/console/"  # the fifth try, right: the count starts again
+    started = outlet.clock.now
+    for _ in range(5):
+        assert outlet.client().sign_in("wang.li", "wrong").status_code == 403
+        outlet.clock.now += 60
+    assert len(checked) == 10
+
+    paused = outlet.client().sign_in("wang.li")  # the right password, but no attempt is left
+    retry = datetime.fromtimestamp(started + 15 * 60).astimezone().strftime("%H:%M:%S")
+    assert paused.status_code == 429 and len(checked) == 10
+    assert "登录失败次数过多" in paused.text and f"请于 {retry} 之后（约 10 分钟后）再试" in paused.text
+    assert paused.headers["retry-after"] == str(10 * 60)
+    assert 'value="wang.li"' in paused.text  # the form comes back filled, the password field empty
+    english = outlet.client(lang="en").sign_in("wang.li")
+    assert english.status_code == 429 and f"Try again after {retry} (in about 10 min)" in english.text
+    assert outlet.client().sign_in("zhao.min").url.path == "/console/"  # other usernames are not held up
+    assert len(checked) == 11
+
+    outlet.clock.now = started + 15 * 60 - 1
+    assert outlet.client().sign_in("wang.li").status_code == 429
+    outlet.clock.now = started + 15 * 60  # the first of the five left the window
+    assert outlet.client().sign_in("wang.li").url.path == "/console/"
+    reasons = [json.loads(e.detail)["reason"] for e in console_entries(outlet) if e.action == "console.sign_in_failed"]
+    assert reasons == ["wrong_username_or_password"] * 9 + ["throttled"] * 3
+    assert outlet.office.verify_audit(outlet.office.actor("audit")).intact
+
+
+def test_the_throttle_counts_failures_in_a_sliding_window() -> None:
+    clock = SessionClock()
+    throttle = SignInThrottle(attempts=2, window=60.0, clock=clock)
+    throttle.attempt("a")
+    clock.now += 30
+    throttle.attempt("a")
+    clock.now += 10
+    with pytest.raises(TooManySignIns) as refused:
+        throttle.attempt("a")
+    assert (refused.value.retry_at, refused.value.wait) == (clock.now - 40 + 60, 20.0)
+    throttle.attempt("b")  # one username's failures do not hold up another's
+    clock.now += 20  # the first failure left the window: one attempt more
+    throttle.attempt("a")
+    with pytest.raises(TooManySignIns):
+        throttle.attempt("a")
+    throttle.succeeded("a")
+    throttle.attempt("a")
+    clock.now += 1000
+    throttle.attempt("c")  # a sweep forgets the usernames whose failures all left the window
+    assert set(throttle._failures) == {"c"}
+    with pytest.raises(ValueError):
+        SignInThrottle(attempts=0)
 
 
 # -- roles ---------------------------------------------------------------------------------------------
@@ -392,7 +496,8 @@ def test_the_audit_log_filters_and_exports_within_what_each_role_may_read(outlet
     only_nn09 = auditor.get("/console/audit.csv?action=stock.&outlet=NN09").text.splitlines()
     assert len(only_nn09) == 2 and ",chen.gang,NN09," in only_nn09[1]
     by_actor = auditor.get("/console/audit.csv?actor=chen.gang").text.splitlines()
-    assert all(",chen.gang," in line for line in by_actor[1:]) and len(by_actor) == 2
+    assert all(",chen.gang," in line for line in by_actor[1:])
+    assert [line.split(",")[4] for line in by_actor[1:]] == ["console.sign_in", "stock.received"]
     day = date(2026, 3, 2).isoformat()
     assert len(auditor.get(f"/console/audit.csv?since={day}&until={day}").text.splitlines()) > 3
     assert len(auditor.get("/console/audit.csv?since=2026-03-03").text.splitlines()) == 1

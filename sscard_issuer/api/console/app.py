@@ -28,11 +28,13 @@ from sscard_issuer.api.console import (
     routes_cards,
     routes_home,
     routes_issuance,
+    routes_sign_in,
     routes_stock,
 )
 from sscard_issuer.api.console.i18n import Lang, text
 from sscard_issuer.api.console.refusals import Refusal, explain
 from sscard_issuer.api.console.sessions import SessionStore
+from sscard_issuer.api.console.throttle import DEFAULT_ATTEMPTS, DEFAULT_WINDOW, SignInThrottle
 from sscard_issuer.api.console.web import PREFIX, ConsoleState, CsrfRefused, SignInRequired, lang_of, render
 from sscard_issuer.cli.errors import audit_problem_text
 from sscard_issuer.errors import SscardError
@@ -78,13 +80,16 @@ def create_console(office: Office, *, desk: IssuanceDesk, simulated: SimulatedPr
                    simulated_outlet: str | None = None, session_ttl: float = DEFAULT_SESSION_TTL,
                    session_max: float = DEFAULT_SESSION_MAX, secret: str | None = None,
                    reports: Path | None = None, poll_interval: float = 0.5, secure_cookies: bool = False,
+                   sign_in_attempts: int = DEFAULT_ATTEMPTS, sign_in_window: float = DEFAULT_WINDOW,
                    clock: Callable[[], float] = time.time) -> FastAPI:
     """The console on ``office`` and ``desk``.
 
     ``simulated``: printer simulators running in this process for ``simulated_outlet`` (their panel is
     shown to that outlet's staff). ``secret`` signs the session cookies (default: random, so a restart
     signs everyone out). ``reports``: where batch reports are kept for download (default: a temporary
-    folder). ``clock`` (seconds) times sessions; tests move it.
+    folder). ``sign_in_attempts`` failed sign-ins for one username within ``sign_in_window`` seconds
+    pause that username's sign-in for the rest of the window (:mod:`.throttle`, kept in memory).
+    ``clock`` (seconds) times sessions and the throttle; tests move it.
     """
     if simulated is not None and simulated_outlet is None:
         simulated_outlet = simulated.station.workers[0].outlet_code if simulated.station.workers else None
@@ -98,9 +103,11 @@ def create_console(office: Office, *, desk: IssuanceDesk, simulated: SimulatedPr
     app.state.console = ConsoleState(
         office=office, desk=desk, simulated=simulated, simulated_outlet=simulated_outlet,
         sessions=SessionStore(secret or secrets.token_urlsafe(32), ttl=session_ttl, max_age=session_max, clock=clock),
+        throttle=SignInThrottle(attempts=sign_in_attempts, window=sign_in_window, clock=clock),
         templates=templates, reports=folder, poll_interval=poll_interval, secure_cookies=secure_cookies)
     app.mount(PREFIX + "/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    for module in (routes_home, routes_applications, routes_cards, routes_issuance, routes_stock, routes_audit):
+    for module in (routes_sign_in, routes_home, routes_applications, routes_cards, routes_issuance, routes_stock,
+                   routes_audit):
         app.include_router(module.router, prefix=PREFIX)
 
     @app.middleware("http")

@@ -32,6 +32,10 @@ _CONSOLE: dict[str, tuple[str, str]] = {
     "csrf_refused": ("表单已失效（可能来自其他网站或页面停留过久），请刷新页面后重新提交",
                      "The form is no longer valid (it may come from another site, or the page was open too long): "
                      "reload the page and submit again"),
+    "too_many_sign_ins": ("登录失败次数过多", "Too many failed sign-ins"),
+    "sign_in_retry": ("该用户名登录失败次数过多，暂停登录。请于 {at} 之后（约 {minutes} 分钟后）再试。",
+                      "Too many failed sign-ins for this username: signing in is paused. Try again after {at} "
+                      "(in about {minutes} min)."),
     "not_found_page": ("页面不存在", "No such page"),
     "outlet_of": ("网点", "Outlet"),
     "all_outlets": ("全部网点", "all outlets"),

@@ -9,11 +9,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVarTuple
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Row, Select, func, select
 
 from sscard_issuer.errors import FieldError
 from sscard_issuer.lifecycle.access import Actor, Forbidden, Permission
@@ -30,12 +31,25 @@ from sscard_issuer.registry import (
 )
 
 AUDIT_PAGE = 200
+Columns = TypeVarTuple("Columns")
+
+
+def _rows(office: Office, query: Select[*Columns]) -> Sequence[Row[*Columns]]:
+    """What ``query`` finds, read in a short transaction of its own."""
+    with office.registry.transaction(durable=False) as session:
+        return session.execute(query).all()
 
 
 def display_name(office: Office, username: str) -> str:
     with office.registry.transaction(durable=False) as session:
         name = session.execute(select(Operator.display_name).where(Operator.username == username)).scalar()
         return name or username
+
+
+def outlet_of(office: Office, username: str) -> str | None:
+    """The outlet of the member of staff called ``username``, if there is one (for auditing a sign-in)."""
+    with office.registry.transaction(durable=False) as session:
+        return session.execute(select(Operator.outlet_code).where(Operator.username == username)).scalar()
 
 
 def anyone_can_sign_in(office: Office) -> bool:
@@ -57,12 +71,10 @@ class CardLine:
 def recent_cards(office: Office, actor: Actor, outlet_code: str, *, limit: int = 15) -> list[CardLine]:
     """The newest applications filed at the outlet, with their card's state now."""
     where = actor.at(Permission.VIEW, outlet_code)
-    with office.registry.transaction(durable=False) as session:
-        rows = session.execute(
-            select(Card.card_ref, Person.name, Card.state, Application.instant, Application.id, Application.filed_at)
-            .join(Application, Application.id == Card.application_id).join(Person, Person.id == Card.person_id)
-            .where(Application.outlet_code == where).order_by(Application.id.desc()).limit(limit)).all()
-        return [CardLine(*row) for row in rows]
+    return [CardLine(*row) for row in _rows(office, (
+        select(Card.card_ref, Person.name, Card.state, Application.instant, Application.id, Application.filed_at)
+        .join(Application, Application.id == Card.application_id).join(Person, Person.id == Card.person_id)
+        .where(Application.outlet_code == where).order_by(Application.id.desc()).limit(limit)))]
 
 
 @dataclass(frozen=True)
@@ -79,14 +91,12 @@ class ApprovalLine:
 def approvals(office: Office, actor: Actor, outlet_code: str, *, limit: int = 20) -> list[ApprovalLine]:
     """The outlet's approval requests: the pending ones first, then the latest decided."""
     where = actor.at(Permission.VIEW, outlet_code)
-    with office.registry.transaction(durable=False) as session:
-        rows = session.execute(
-            select(ApprovalRequest, Operator.username).join(Operator, Operator.id == ApprovalRequest.requested_by)
-            .where(ApprovalRequest.outlet_code == where)
-            .order_by((ApprovalRequest.state == ApprovalState.PENDING).desc(), ApprovalRequest.id.desc())
-            .limit(limit)).all()
-        return [ApprovalLine(r.id, r.kind.value, r.quantity, r.reason, r.state.value, username, r.requested_at)
-                for r, username in rows]
+    return [ApprovalLine(r.id, r.kind.value, r.quantity, r.reason, r.state.value, username, r.requested_at)
+            for r, username in _rows(office, (
+                select(ApprovalRequest, Operator.username).join(Operator, Operator.id == ApprovalRequest.requested_by)
+                .where(ApprovalRequest.outlet_code == where)
+                .order_by((ApprovalRequest.state == ApprovalState.PENDING).desc(), ApprovalRequest.id.desc())
+                .limit(limit)))]
 
 
 def batch_outlet(office: Office, actor: Actor, batch_id: int) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sscard_issuer.api.console.i18n import Lang, field_label, text
+from sscard_issuer.api.console.throttle import TooManySignIns
 from sscard_issuer.applications.photo import PhotoRejected
 from sscard_issuer.cli.errors import audit_problem_text
 from sscard_issuer.errors import FieldError, SscardError, ValidationError
@@ -51,6 +52,8 @@ def _short(value: object) -> str:
 
 def explain(error: SscardError, lang: Lang) -> Refusal:
     """What went wrong, in words an operator (and the applicant in front of them) understands."""
+    if isinstance(error, TooManySignIns):
+        return Refusal(text("too_many_sign_ins", lang), (error.message(lang),), 429)
     if isinstance(error, Forbidden):
         return Refusal(text("forbidden", lang), (error.message(lang),), 403)
     if isinstance(error, IllegalTransition):

@@ -10,12 +10,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from sscard_issuer.api.console import forms, queries
 from sscard_issuer.api.console.forms import MAX_PHOTO, upload
 from sscard_issuer.api.console.refusals import explain
-from sscard_issuer.api.console.web import Posted, SignedIn, Viewer, redirect, refused, render, state_of
+from sscard_issuer.api.console.web import Posted, SignedIn, Viewer, done, refused, render, state_of
 from sscard_issuer.applications.photo import PhotoRejected, check_photo
 from sscard_issuer.applications.requests import ApplicationKind, DeliveryMethod
 from sscard_issuer.cli.apply import file_application
@@ -44,8 +45,6 @@ def apply_form(request: Request, viewer: SignedIn) -> Response:
 
 @router.post("/apply")
 async def apply(request: Request, viewer: Posted) -> Response:
-    from starlette.concurrency import run_in_threadpool
-
     state = state_of(request)
     posted = await request.form()
     fields = _fields(posted)
@@ -92,8 +91,6 @@ def enrol_form(request: Request, viewer: SignedIn) -> Response:
 
 @router.post("/enrol")
 async def enrol(request: Request, viewer: Posted) -> Response:
-    from starlette.concurrency import run_in_threadpool
-
     state = state_of(request)
     fields = _fields(await request.form())
     try:
@@ -101,8 +98,7 @@ async def enrol(request: Request, viewer: Posted) -> Response:
         await run_in_threadpool(state.office.enrol, viewer.actor, person, insured_since=since)
     except SscardError as error:
         return refused(request, viewer, error, "enrol.html", _enrol_context(viewer, fields))
-    viewer.session.flash("ok", viewer.t("enrolled_ok", name=person.name))
-    return redirect("/apply")
+    return done(viewer, "/apply", "enrolled_ok", name=person.name)
 
 
 # -- batches ----------------------------------------------------------------------------------------------
@@ -117,8 +113,6 @@ def batch_form(request: Request, viewer: SignedIn) -> Response:
 
 @router.post("/batch")
 async def batch(request: Request, viewer: Posted) -> Response:
-    from starlette.concurrency import run_in_threadpool
-
     from sscard_issuer.lifecycle.batch import import_batch
     from sscard_issuer.lifecycle.batch_rows import reason_name
 

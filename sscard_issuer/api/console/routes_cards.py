@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from sscard_issuer.api.console import queries
 from sscard_issuer.api.console.forms import MAX_PHOTO, upload
-from sscard_issuer.api.console.web import Posted, SignedIn, Viewer, redirect, refused, render, state_of
+from sscard_issuer.api.console.web import Posted, SignedIn, Viewer, done, redirect, refused, render, state_of
 from sscard_issuer.errors import FieldError, SscardError
 from sscard_issuer.lifecycle.actions import LossKind
 from sscard_issuer.lifecycle.office import Office
@@ -90,8 +90,7 @@ async def act(request: Request, viewer: Posted, card_ref: str) -> Response:
     except SscardError as error:
         status = await run_in_threadpool(state.office.status, viewer.actor, card_ref)
         return refused(request, viewer, error, "card.html", _card_context(viewer, status))
-    viewer.session.flash("ok", viewer.t("action_done", action=kind.display(viewer.lang)))
-    return redirect(f"/cards/{card_ref}")
+    return done(viewer, f"/cards/{card_ref}", "action_done", action=kind.display(viewer.lang))
 
 
 @router.post("/cards/{card_ref}/replace")
@@ -106,5 +105,4 @@ async def replace(request: Request, viewer: Posted, card_ref: str) -> Response:
     except SscardError as error:
         status = await run_in_threadpool(state.office.status, viewer.actor, card_ref)
         return refused(request, viewer, error, "card.html", _card_context(viewer, status))
-    viewer.session.flash("ok", viewer.t("replacement_ok", card_ref=filed.card_ref))
-    return redirect(f"/cards/{filed.card_ref}")
+    return done(viewer, f"/cards/{filed.card_ref}", "replacement_ok", card_ref=filed.card_ref)

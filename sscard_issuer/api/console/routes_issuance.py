@@ -23,16 +23,7 @@ from sscard_issuer.api.console import issuance_views as views
 from sscard_issuer.api.console import queries
 from sscard_issuer.api.console.i18n import text
 from sscard_issuer.api.console.routes_home import outlet_context
-from sscard_issuer.api.console.web import (
-    Posted,
-    SignedIn,
-    Viewer,
-    redirect,
-    refused,
-    render,
-    safe_next,
-    state_of,
-)
+from sscard_issuer.api.console.web import Posted, SignedIn, Viewer, done, refused, render, safe_next, state_of
 from sscard_issuer.errors import FieldError, SscardError
 from sscard_issuer.lifecycle.access import Forbidden, Permission
 from sscard_issuer.outlet.job import OnFailure
@@ -79,8 +70,7 @@ async def mark(request: Request, viewer: Posted) -> Response:
     except SscardError as error:
         context = await run_in_threadpool(_issuance_context, request, viewer)
         return refused(request, viewer, error, "issuance.html", {**context, "key": key})
-    viewer.session.flash("ok", viewer.t("job_marked", job=job.id))
-    return redirect(f"/issuance/jobs/{job.id}")
+    return done(viewer, f"/issuance/jobs/{job.id}", "job_marked", job=job.id)
 
 
 def _job_context(request: Request, viewer: Viewer, job_id: int) -> dict[str, Any]:
@@ -107,8 +97,7 @@ async def decide(request: Request, viewer: Posted, job_id: int) -> Response:
     except SscardError as error:
         context = await run_in_threadpool(_job_context, request, viewer, job_id)
         return refused(request, viewer, error, "job.html", context)
-    viewer.session.flash("ok", viewer.t("job_decided", job=job_id))
-    return redirect(f"/issuance/jobs/{job_id}")
+    return done(viewer, f"/issuance/jobs/{job_id}", "job_decided", job=job_id)
 
 
 @router.get("/issuance/jobs/{job_id}/face.png")
@@ -150,9 +139,9 @@ async def simulator(request: Request, viewer: Posted, number: int, action: str) 
         raise
     if request.headers.get("x-csrf-token"):  # the page's script: the live stream shows the effect
         return JSONResponse({"ok": True})
-    viewer.session.flash("ok", viewer.t("sim_done", action=viewer.t(views.SIM_ACTIONS[action])))
     posted = await request.form()
-    return redirect(safe_next(str(posted.get("back") or "")))
+    back = safe_next(str(posted.get("back") or ""))
+    return done(viewer, back, "sim_done", action=viewer.t(views.SIM_ACTIONS[action]))
 
 
 # -- the live stream ----------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from sscard_issuer.api.console import queries
 from sscard_issuer.api.console.routes_home import outlet_context
-from sscard_issuer.api.console.web import Posted, SignedIn, Viewer, redirect, refused, render, state_of
+from sscard_issuer.api.console.web import Posted, SignedIn, Viewer, done, refused, render, state_of
 from sscard_issuer.errors import FieldError, SscardError
 from sscard_issuer.registry import ApprovalKind
 
@@ -37,6 +37,13 @@ def _stock_context(request: Request, viewer: Viewer, **extra: Any) -> dict[str, 
     return context
 
 
+async def _refused(request: Request, viewer: Viewer, error: SscardError, form: dict[str, Any] | None = None
+                   ) -> Response:
+    """The stock page again, the refusal explained and the form as it was filled."""
+    context = await run_in_threadpool(lambda: _stock_context(request, viewer, form=form or {}))
+    return refused(request, viewer, error, "stock.html", context)
+
+
 @router.get("/stock")
 def stock(request: Request, viewer: SignedIn) -> Response:
     return render(request, viewer, "stock.html", _stock_context(request, viewer))
@@ -59,10 +66,8 @@ async def receive(request: Request, viewer: Posted) -> Response:
         reference = str(posted.get("reference") or "").strip() or None
         await run_in_threadpool(lambda: state.office.receive_stock(viewer.actor, quantity, reference=reference))
     except SscardError as error:
-        context = await run_in_threadpool(lambda: _stock_context(request, viewer, form=dict(posted)))
-        return refused(request, viewer, error, "stock.html", context)
-    viewer.session.flash("ok", viewer.t("received_ok", quantity=quantity))
-    return redirect("/stock")
+        return await _refused(request, viewer, error, dict(posted))
+    return done(viewer, "/stock", "received_ok", quantity=quantity)
 
 
 @router.post("/stock/request")
@@ -77,10 +82,8 @@ async def request_approval(request: Request, viewer: Posted) -> Response:
         request_id = await run_in_threadpool(
             lambda: state.office.request_approval(viewer.actor, kind, quantity, reason=reason))
     except SscardError as error:
-        context = await run_in_threadpool(lambda: _stock_context(request, viewer, form=dict(posted)))
-        return refused(request, viewer, error, "stock.html", context)
-    viewer.session.flash("ok", viewer.t("requested_ok", id=request_id))
-    return redirect("/stock")
+        return await _refused(request, viewer, error, dict(posted))
+    return done(viewer, "/stock", "requested_ok", id=request_id)
 
 
 @router.post("/stock/approvals/{request_id}")
@@ -91,7 +94,5 @@ async def decide(request: Request, viewer: Posted, request_id: int) -> Response:
     try:
         row = await run_in_threadpool(lambda: state.office.decide(viewer.actor, request_id, approve=approve))
     except SscardError as error:
-        context = await run_in_threadpool(lambda: _stock_context(request, viewer))
-        return refused(request, viewer, error, "stock.html", context)
-    viewer.session.flash("ok", viewer.t("decided_ok", id=request_id, state=viewer.t(row.state.value)))
-    return redirect("/stock")
+        return await _refused(request, viewer, error)
+    return done(viewer, "/stock", "decided_ok", id=request_id, state=viewer.t(row.state.value))

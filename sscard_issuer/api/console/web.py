@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from sscard_issuer.api.console.i18n import Lang, language, text
 from sscard_issuer.api.console.refusals import Refusal, explain
 from sscard_issuer.api.console.sessions import COOKIE, CSRF_FIELD, CSRF_HEADER, ConsoleSession, SessionStore
+from sscard_issuer.api.console.throttle import SignInThrottle
 from sscard_issuer.errors import SscardError
 from sscard_issuer.lifecycle.access import Actor, Forbidden, Permission, role_name
 
@@ -40,6 +41,7 @@ class ConsoleState:
     office: Office
     desk: IssuanceDesk
     sessions: SessionStore
+    throttle: SignInThrottle
     templates: Jinja2Templates
     reports: Path  # batch reports, kept for download
     simulated: SimulatedPrinters | None = None
@@ -177,6 +179,12 @@ def refused(request: Request, viewer: Viewer | None, error: SscardError, templat
 
 def redirect(path: str) -> Response:
     return RedirectResponse(path if path.startswith(PREFIX) else PREFIX + path, status_code=303)
+
+
+def done(viewer: Viewer, path: str, message: str, **values: object) -> Response:
+    """A form's work done: say so (catalogue key ``message``) on the page at ``path``, and go there."""
+    viewer.session.flash("ok", viewer.t(message, **values))
+    return redirect(path)
 
 
 def safe_next(value: str | None) -> str:
