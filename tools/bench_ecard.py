@@ -28,22 +28,42 @@ functions.
 
 HTTP: ``sscard serve platform`` (uvicorn) on loopback, on a registry prepared with one collected
 card (SQLite file by default, ``--postgres`` for a throw-away cluster from ``tests/pg.py``), its
-process pinned to that core, driven by client processes on the other cores (httpx, keep-alive,
-``--procs`` x ``--threads`` connections) with ``POST /v1/verify`` for ``--seconds`` each: a malformed
-token (refused before any signature or database work: the cost of the HTTP stack alone), the
-credential the server issued, then fresh presentation codes (made by the clients before the
-phase, with the platform's development key); requests per second, latency p50/p99, the CPU per
-request of the server and of the clients, the machine's load. The reference is ``Platform.verify``
+process pinned to that core, with ``POST /v1/verify`` for ``--seconds`` each after ``--warmup``: a
+malformed token (refused before any signature or database work: the cost of the HTTP stack alone),
+the credential the server issued, then fresh presentation codes (single use: made before the
+phase, with the platform's development key, half again as many as the expected rate needs);
+requests per second, latency p50/p99, the share of answers with the expected reason, the CPU per
+request of the server and of the load, the machine's load. The reference is ``Platform.verify``
 in-process on the same database and core (what the service could do without HTTP). Then a second
-server process on the same database (another port, the next core), the load spread over both:
-total rate and its ratio to one process. With fewer than three cores the clients share cores with
-the servers (the table says so; requests per server core-second are printed to read it anyway).
+server process on the same database (another port, the next core), each server with its own load:
+total rate and its ratio to one process.
+
+The load (``--load``) is wrk when it is on PATH: one wrk process per server (``-t1``,
+``--connections`` keep-alive connections), a Lua script giving the body (the codes from a file, a
+different one each request; should they run out the script counts the requests that carried one
+again, which the server refuses as replayed) and reading the reason of every response (a substring
+search; it costs wrk some 10 us a request, 35-40 us against 45-50, about 1 % of the server's
+millisecond and below the rates' run-to-run noise, so all are read rather than a sample;
+``--wrk-check none`` leaves them unread). wrk's figures cover its whole run: requests, and p50/p99
+as wrk has them (with its correction for coordinated omission, which adds samples below each
+response slower than twice a connection's mean interval: it raises the tail where the tail is long;
+a response over its ``--timeout``, 10 s here, is counted a socket timeout and left out), merged
+over the processes from a grid of each one's percentiles. The CPU of the servers, of wrk
+(``/proc/<pid>/stat``) and of the machine are rates over the run less a quarter second at either
+end. The wrk processes go on the cores left over from the servers; with no core to spare (two
+servers on two cores) each goes on its own server's core (its cost is then taken from its own
+server alike for both; the other server's core or no pinning measured the same within noise, the
+other core with more wrk CPU per request). ``--load httpx`` is the fallback: ``--procs`` client
+processes x ``--threads`` connections (httpx), spread over the servers, on the cores left over or
+on all of them; at some 800 us of client CPU a request they take much of what two servers on two
+cores need.
 
 Exits 1 when a library target is missed; the HTTP figures have no target. The default run takes
 about a minute (8 s phases).
 
 Usage: ``python3 tools/bench_ecard.py [--cpu N] [--rounds 100] [--block 100] [--seconds 8]
-[--procs N] [--threads 4] [--postgres] [--no-http] [--profile] [--json FILE]``.
+[--warmup 1] [--load wrk|httpx] [--connections 8] [--wrk-check all|none] [--procs N] [--threads 4]
+[--postgres] [--no-http | --no-library] [--profile] [--json FILE]``.
 """
 
 from __future__ import annotations
@@ -714,6 +734,287 @@ def load(servers: list[Server], key: str, kind: str, *, token: str, subject: Cod
     }
 
 
+# -- the load from wrk ----------------------------------------------------------------------------
+
+# The Lua side of a wrk process: POST /v1/verify with one body (the credential, the malformed
+# token) or with the bodies of a file of fresh codes, one per request and never one twice while
+# the supply lasts; every response's reason counted (a substring search: wrk has no JSON); at the
+# end one line of JSON on stdout, after wrk's own report. A prelude of constants is put before it.
+WRK_LUA = r"""
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer " .. KEY
+wrk.body = BODY
+as_expected, issued, short, others = 0, 0, 0, {}
+
+local threads = {}
+function setup(thread)
+  threads[#threads + 1] = thread
+end
+
+if CODES then
+  local bodies = {}
+  for line in io.lines(CODES) do
+    bodies[#bodies + 1] = line
+  end
+  local count = #bodies
+  function request()
+    issued = issued + 1
+    local i = issued
+    if i > count then  -- the supply ran out: codes again, which the server refuses as replayed
+      short = short + 1
+      i = (i - 1) % count + 1
+    end
+    return wrk.format(nil, nil, nil, bodies[i])
+  end
+end
+
+if CHECK then
+  local needle = '"reason":"' .. EXPECTED .. '"'
+  local find, match = string.find, string.match
+  function response(status, headers, body)
+    if status == 200 and find(body, needle, 1, true) then
+      as_expected = as_expected + 1
+    else
+      local reason = "HTTP " .. status
+      if status == 200 then
+        reason = match(body, '"reason":"([^"]*)"') or "no reason"
+      end
+      others[reason] = (others[reason] or 0) + 1
+    end
+  end
+end
+
+function done(summary, latency, requests)
+  local total = {as_expected = 0, issued = 0, short = 0}
+  local reasons = {}
+  for _, thread in ipairs(threads) do
+    for key in pairs(total) do
+      total[key] = total[key] + thread:get(key)
+    end
+    for reason, n in pairs(thread:get("others")) do
+      reasons[reason] = (reasons[reason] or 0) + n
+    end
+  end
+  local out = {}
+  local function put(key, value)
+    out[#out + 1] = string.format('"%s":%s', key, value)
+  end
+  local function int(x)
+    return string.format("%d", x)
+  end
+  put("requests", int(summary.requests))
+  put("duration_us", int(summary.duration))
+  local errors = {}
+  for key, n in pairs(summary.errors) do
+    errors[#errors + 1] = string.format('"%s":%d', key, n)
+  end
+  put("errors", "{" .. table.concat(errors, ",") .. "}")
+  for key, n in pairs(total) do
+    put(key, int(n))
+  end
+  local seen = {}
+  for reason, n in pairs(reasons) do
+    seen[#seen + 1] = string.format('"%s":%d', reason:gsub("[^%w _.:-]", "?"), n)
+  end
+  put("others", "{" .. table.concat(seen, ",") .. "}")
+  put("p50_us", int(latency:percentile(50)))
+  put("p99_us", int(latency:percentile(99)))
+  -- the latency in the middle of every 1/200 of the requests up to 95 %, of every 1/2000 above:
+  -- each point stands for that share of the requests, enough to merge processes (each call
+  -- walks the histogram, a slot a microsecond: a few hundred calls, not thousands)
+  local grid = {}
+  for i = 1, 190 do
+    grid[#grid + 1] = string.format("[%.3f,%d]", 0.5, latency:percentile((i - 0.5) * 0.5))
+  end
+  for i = 1, 100 do
+    grid[#grid + 1] = string.format("[%.3f,%d]", 0.05, latency:percentile(95 + (i - 0.5) * 0.05))
+  end
+  put("grid", "[" .. table.concat(grid, ",") .. "]")
+  io.write("WRK-BENCH {" .. table.concat(out, ",") .. "}\n")
+end
+"""
+
+
+# wrk leaves a response slower than its timeout out of its latency figures (counting it a socket
+# timeout instead) and keeps a histogram slot for every microsecond up to it
+WRK_TIMEOUT = 10
+
+
+def wrk_version() -> str:
+    done = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
+    words = (done.stdout or done.stderr).split()
+    return words[1] if len(words) > 1 else "?"
+
+
+def lua_string(text: str) -> str:
+    """``text`` as a Lua long string (JSON bodies, paths, keys: no ``]==]`` in any of them)."""
+    if "]==]" in text:
+        raise ValueError(f"cannot quote {text[:40]!r} for Lua")
+    return f"[==[{text}]==]"
+
+
+def code_bodies(subject: CodeSubject, issuer: str, n: int) -> list[str]:
+    """``n`` request bodies, each with a fresh presentation code."""
+    signer = KeyAlias(development_signer(), PlatformSettings().code_kid)
+    return [json.dumps({"token": make_code(subject, signer, business=BusinessType.QUERY, issuer=issuer,
+                                           audience=AUDIENCE, now=int(time.time()))}) for _ in range(n)]
+
+
+def process_cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime, all threads
+
+
+@dataclass
+class Wrk:
+    """One wrk process (one thread, ``connections`` keep-alive connections) against one server."""
+
+    process: subprocess.Popen[str]
+    script: Path
+
+    @classmethod
+    def start(cls, server: Server, script: Path, *, seconds: int, connections: int, cpus: set[int] | None) -> Wrk:
+        pin: Callable[[], None] | None = None if not cpus else (lambda: os.sched_setaffinity(0, cpus))
+        process = subprocess.Popen(
+            ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", f"--timeout={WRK_TIMEOUT}s", "-s", str(script),
+             server.base + "/v1/verify"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=pin)
+        return cls(process, script)
+
+    def cpu_seconds(self) -> float:
+        return process_cpu_seconds(self.process.pid)
+
+    def result(self, timeout: float) -> dict[str, Any]:
+        try:
+            out, err = self.process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            out, err = self.process.communicate()
+        line = next((line for line in out.splitlines() if line.startswith("WRK-BENCH ")), None)
+        if self.process.returncode != 0 or line is None:
+            raise SystemExit(f"wrk with {self.script.name} failed ({self.process.returncode}):\n{out[-1500:]}{err[-1500:]}")
+        result: dict[str, Any] = json.loads(line.split(" ", 1)[1])
+        return result
+
+
+def wrk_script(path: Path, *, key: str, expected: str, body: str | None, codes: Path | None, check: bool) -> Path:
+    prelude = [f"local KEY = {lua_string(key)}", f"local EXPECTED = {lua_string(expected)}",
+               f"local BODY = {lua_string(body) if body is not None else 'nil'}",
+               f"local CODES = {lua_string(str(codes)) if codes is not None else 'nil'}",
+               f"local CHECK = {'true' if check else 'false'}"]
+    path.write_text("-- written by tools/bench_ecard.py\n" + "\n".join(prelude) + "\n" + WRK_LUA)
+    return path
+
+
+def merged_percentiles(parts: list[dict[str, Any]]) -> tuple[float, float]:
+    """p50 and p99 in milliseconds over all the wrk processes: each one's exact figures when there
+    is one; else the points of each one's grid weighted by the requests they stand for."""
+    if len(parts) == 1:
+        return float(parts[0]["p50_us"]) / 1e3, float(parts[0]["p99_us"]) / 1e3
+    points = sorted((value, part["requests"] * share / 100) for part in parts for share, value in part["grid"])
+    total = sum(weight for _, weight in points)
+    if not total:
+        return math.nan, math.nan
+
+    def at(share: float) -> float:
+        running = 0.0
+        for value, weight in points:
+            running += weight
+            if running >= share * total:
+                return float(value) / 1e3
+        return float(points[-1][0]) / 1e3
+
+    return at(0.50), at(0.99)
+
+
+def load_wrk(servers: list[Server], key: str, kind: str, *, token: str, subject: CodeSubject | None,
+             issuer: str, expected_rate: float, args: argparse.Namespace, client_cpus: list[set[int] | None],
+             work: Path) -> dict[str, Any]:
+    """``--seconds`` of ``POST /v1/verify`` from one wrk process per server (``client_cpus[i]``
+    its cores) after ``--warmup`` seconds of the same; the same figures as :func:`load`.
+
+    wrk's own figures (requests, latency) cover its whole run; the CPU of the servers, of wrk and
+    of the machine are taken over the run less a quarter of a second at either end, as rates."""
+    seconds, warmup = max(1, round(args.seconds)), round(args.warmup)
+    expected = "malformed" if kind == "floor" else "valid"
+    body = None if kind == "code" else json.dumps({"token": token if kind == "credential" else "x"})
+    check = args.wrk_check == "all"
+
+    def scripts(stage: str, duration: int) -> list[Path]:
+        paths = []
+        for i in range(len(servers)):
+            codes = None
+            if kind == "code":  # sized like the clients' supply of the httpx load: half again the expected rate
+                assert subject is not None
+                n = math.ceil(expected_rate * (duration + 1) * 1.5 / len(servers)) + 200
+                codes = work / f"codes-{stage}-{i}.txt"
+                codes.write_text("\n".join(code_bodies(subject, issuer, n)) + "\n")
+            paths.append(wrk_script(work / f"wrk-{kind}-{stage}-{i}.lua", key=key, expected=expected, body=body,
+                                    codes=codes, check=check))
+        return paths
+
+    # every code made before the warm-up: the measured run follows it without a gap
+    warm_scripts = scripts("warmup", warmup) if warmup > 0 else []
+    run_scripts = scripts("run", seconds)
+    if warm_scripts:
+        warming = [Wrk.start(server, script, seconds=warmup, connections=args.connections, cpus=cpus)
+                   for server, script, cpus in zip(servers, warm_scripts, client_cpus, strict=True)]
+        for wrk in warming:
+            wrk.result(timeout=warmup + 60)
+    started = time.monotonic()
+    wrks = [Wrk.start(server, script, seconds=seconds, connections=args.connections, cpus=cpus)
+            for server, script, cpus in zip(servers, run_scripts, client_cpus, strict=True)]
+    try:
+        margin = min(0.25, seconds / 10)
+        time.sleep(max(0.0, started + margin - time.monotonic()))
+        t0 = time.monotonic()
+        cpu0, client0, busy0 = [s.cpu_seconds() for s in servers], [w.cpu_seconds() for w in wrks], machine_busy()
+        time.sleep(max(0.0, started + seconds - margin - time.monotonic()))
+        cpu1, client1, busy1 = [s.cpu_seconds() for s in servers], [w.cpu_seconds() for w in wrks], machine_busy()
+        window = time.monotonic() - t0
+        parts = [wrk.result(timeout=seconds + 60) for wrk in wrks]
+    finally:
+        for wrk in wrks:
+            if wrk.process.poll() is None:
+                wrk.process.kill()
+                wrk.process.wait()
+    for path in [*warm_scripts, *run_scripts, *work.glob("codes-*.txt")]:
+        path.unlink(missing_ok=True)
+
+    completed = sum(part["requests"] for part in parts)
+    rps_each = [part["requests"] / (part["duration_us"] / 1e6) for part in parts]
+    rps = sum(rps_each)
+    reasons: Counter[str] = Counter()
+    errors: Counter[str] = Counter()  # connect, read, write; timeout: answered, but after WRK_TIMEOUT
+    for part in parts:
+        reasons[expected] += part["as_expected"]
+        reasons.update(part["others"])
+        errors.update({name: n for name, n in part["errors"].items() if n and name != "status"})
+    checked = sum(reasons.values())
+    p50, p99 = merged_percentiles(parts)
+    server_cpu = [(b - a) / window for a, b in zip(cpu0, cpu1, strict=True)]
+    client_cpu = sum(b - a for a, b in zip(client0, client1, strict=True)) / window
+    machine = (busy1[0] - busy0[0]) / max(1.0, busy1[1] - busy0[1])
+    return {
+        "rps": rps, "requests": completed,
+        "expected_share": reasons[expected] / checked if check and checked else math.nan,
+        "reasons": {reason: n for reason, n in reasons.items() if n},
+        "p50_ms": p50, "p99_ms": p99,
+        "server_cores_busy": server_cpu,
+        "server_cpu_us_per_request": 1e6 * sum(server_cpu) / rps if rps else math.nan,
+        "client_cores_busy": client_cpu,
+        "client_cpu_us_per_request": 1e6 * client_cpu / rps if rps else math.nan,
+        "machine_busy": machine,
+        "other_cores_busy": max(0.0, machine * (os.cpu_count() or 1) - sum(server_cpu) - client_cpu),
+        "connections": args.connections * len(servers), "codes_made_during_run": 0,
+        "codes_short": sum(part["short"] for part in parts) if kind == "code" else 0,
+        "checked": checked, "socket_errors": dict(errors), "rps_each": rps_each, "p50_ms_each": [part["p50_us"] / 1e3 for part in parts],
+        "p99_ms_each": [part["p99_us"] / 1e3 for part in parts],
+        "wrk_cpus": [sorted(cpus) if cpus else None for cpus in client_cpus],
+    }
+
+
 def in_process_reference(url: str, issuer: str, token: str, subject: CodeSubject, seconds: float) -> dict[str, float]:
     """``Platform.verify`` without HTTP, on the same database and core: the credential, fresh codes."""
     registry = Registry(url)
@@ -788,11 +1089,21 @@ def run_http(args: argparse.Namespace, cpus: list[int], server_cpu: int, work: P
         os.sched_setaffinity(0, set(cpus))
 
         def phase(kind: str, expected: float, client_cpus: set[int] | None) -> dict[str, Any]:
+            if args.load == "wrk":
+                return load_wrk(servers, verifier_key, kind, token=token, subject=subject, issuer=issuer,
+                                expected_rate=expected, args=args, client_cpus=wrk_cpus(client_cpus), work=work)
             return load(servers, verifier_key, kind, token=token, subject=subject, issuer=issuer,
                         expected_rate=expected, args=args, client_cpus=client_cpus)
 
+        def wrk_cpus(client_cpus: set[int] | None) -> list[set[int] | None]:
+            """One wrk per server: on the cores left to clients when there are any, else (no core
+            to spare) each one on the core of its own server."""
+            if client_cpus:
+                return [client_cpus] * len(servers)
+            return [{cpu} if cpu is not None else None for cpu in figures["server_cpus"]]
+
         figures: dict[str, Any] = {"database": "postgresql" if args.postgres else "sqlite",
-                                   "in_process": reference, "server_cpus": [server_cpu]}
+                                   "in_process": reference, "server_cpus": [server_cpu], "load": args.load}
         clients_one = set(others) or None
         one_floor = phase("floor", 0.0, clients_one)
         one_credential = phase("credential", 0.0, clients_one)
@@ -856,36 +1167,57 @@ def print_library(figures: dict[str, Any], cpu: int) -> bool:
 KINDS = {"floor": "malformed token (HTTP floor)", "credential": "credentials", "code": "fresh codes"}
 
 
-def print_http(figures: dict[str, Any], procs: int, threads: int, seconds: float) -> None:
+def print_http(figures: dict[str, Any], args: argparse.Namespace) -> None:
     ref = figures["in_process"]
     one, two = figures["one"], figures["two"]
-    print(f"\nHTTP POST /v1/verify on loopback ({figures['database']}); {procs} client processes x {threads} "
-          f"keep-alive connections (httpx), {seconds:g} s each")
+    if figures["load"] == "wrk":
+        check = "every response's reason read" if args.wrk_check == "all" else "reasons not read"
+        print(f"\nHTTP POST /v1/verify on loopback ({figures['database']}); load from wrk {wrk_version()}, one process "
+              f"per server (-t1 -c{args.connections}, {check}), {max(1, round(args.seconds))} s each after "
+              f"{round(args.warmup)} s of warm-up")
+    else:
+        print(f"\nHTTP POST /v1/verify on loopback ({figures['database']}); load from httpx, {args.procs} client "
+              f"processes x {args.threads} keep-alive connections, {args.seconds:g} s each")
     print(f"  in-process Platform.verify on the server's core (no HTTP): credential {ref['credential']:,.0f}/s, "
           f"code {ref['code']:,.0f}/s")
     print(f"  {'':36} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'as exp':>6} {'server cores':>13} "
           f"{'us/req':>6} {'client cores':>12} {'us/req':>6} {'other':>5} {'machine':>7}")
-    for label, setup in ((f"one process (cpu {figures['server_cpus'][0]}; clients cpu {one['client_cpus']})", one),
-                         (f"two processes (cpus {figures['server_cpus']}; clients cpu {two['client_cpus']})", two)):
+    def clients(setup: dict[str, Any]) -> str:
+        if figures["load"] != "wrk":
+            return f"clients cpu {setup['client_cpus']}"
+        pins = setup["credential"]["wrk_cpus"]
+        return "wrk " + ", ".join("unpinned" if cpus is None else f"cpu {cpus}" for cpus in pins)
+
+    for label, setup in ((f"one process (cpu {figures['server_cpus'][0]}; {clients(one)})", one),
+                         (f"two processes (cpus {figures['server_cpus']}; {clients(two)})", two)):
         print(f"  {label}")
         for kind in [k for k in ("floor", "credential", "code") if k in setup]:
             f = setup[kind]
             busy = " + ".join(f"{c:.2f}" for c in f["server_cores_busy"])
-            note = "" if f["expected_share"] == 1.0 else f"  reasons {f['reasons']}"
+            share = f"{f['expected_share']:6.1%}" if not math.isnan(f["expected_share"]) else f"{'-':>6}"
+            note = "" if f["expected_share"] == 1.0 or not f["reasons"] else f"  reasons {f['reasons']}"
             if f["codes_made_during_run"]:
                 note += f"  ({f['codes_made_during_run']} codes made during the run)"
-            print(f"    {KINDS[kind]:32} {f['rps']:8,.0f} {f['p50_ms']:7.1f} {f['p99_ms']:7.1f} {f['expected_share']:6.1%} "
+            if f.get("socket_errors"):
+                note += f"  (wrk's socket errors {f['socket_errors']}; timeout: over {WRK_TIMEOUT} s, not in p50/p99)"
+            if f.get("codes_short"):
+                note += f"  (the codes ran out: {f['codes_short']} requests carried a code again)"
+            print(f"    {KINDS[kind]:32} {f['rps']:8,.0f} {f['p50_ms']:7.1f} {f['p99_ms']:7.1f} {share} "
                   f"{busy:>13} {f['server_cpu_us_per_request']:6,.0f} {f['client_cores_busy']:12.2f} "
                   f"{f['client_cpu_us_per_request']:6,.0f} {f['other_cores_busy']:5.2f} {f['machine_busy']:7.0%}{note}")
     ratio = figures["two_over_one"]
+    if figures["load"] == "wrk":
+        pins = two["credential"]["wrk_cpus"]
+        shared = any(cpus is None or not set(cpus).isdisjoint(figures["server_cpus"]) for cpus in pins)
+    else:
+        shared = not set(two["client_cpus"]).isdisjoint(figures["server_cpus"])
     per_core = {name: {kind: 1e6 / setup[kind]["server_cpu_us_per_request"] for kind in ("credential", "code")}
                 for name, setup in (("one", one), ("two", two))}
     print(f"  requests per server core-second: one process {per_core['one']['credential']:,.0f} credentials, "
           f"{per_core['one']['code']:,.0f} codes; two processes {per_core['two']['credential']:,.0f}, "
           f"{per_core['two']['code']:,.0f}")
     print(f"  two processes / one: credentials {ratio['credential']:.2f}, codes {ratio['code']:.2f}"
-          + ("  (the clients share the servers' cores: see 'machine')" if not set(two["client_cpus"]).isdisjoint(
-              figures["server_cpus"]) else ""))
+          + ("  (the clients share the servers' cores: see 'machine')" if shared else ""))
 
 
 def main() -> int:
@@ -895,15 +1227,27 @@ def main() -> int:
     parser.add_argument("--block", type=int, default=100, help="calls per block when signing (half when verifying)")
     parser.add_argument("--seconds", type=float, default=8.0, help="each HTTP phase (five of them)")
     parser.add_argument("--warmup", type=float, default=1.0, help="load before each HTTP phase is measured")
-    parser.add_argument("--procs", type=int, help="client processes (default: the cores left to clients, 1 to 4)")
-    parser.add_argument("--threads", type=int, default=4, help="connections (threads) per client process")
+    parser.add_argument("--procs", type=int, help="httpx: client processes (default: the cores left to clients, 1 to 4)")
+    parser.add_argument("--threads", type=int, default=4, help="httpx: connections (threads) per client process")
     parser.add_argument("--postgres", action="store_true", help="a throw-away PostgreSQL cluster (tests/pg.py)")
+    parser.add_argument("--load", choices=("wrk", "httpx"), default="wrk" if shutil.which("wrk") else "httpx",
+                        help="the HTTP load: wrk (the default when on PATH) or httpx client processes")
+    parser.add_argument("--connections", type=int, default=8, help="wrk: connections of each wrk process")
+    parser.add_argument("--wrk-check", choices=("all", "none"), default="all",
+                        help="wrk: read every response's reason (all) or none")
     parser.add_argument("--no-http", action="store_true", help="the library only")
+    parser.add_argument("--no-library", action="store_true", help="the HTTP part only")
     parser.add_argument("--profile", action="store_true", help="also show where the library paths spend their time")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
     if args.seconds + args.warmup > 45:
         parser.error("--seconds + --warmup at most 45: codes live 60 s and are made before each phase")
+    if args.no_http and args.no_library:
+        parser.error("--no-http and --no-library: nothing left to run")
+    if args.load == "wrk" and not shutil.which("wrk"):
+        parser.error("--load wrk: no wrk on PATH")
+    if args.load == "wrk" and (args.seconds != round(args.seconds) or args.warmup != round(args.warmup)):
+        parser.error("--load wrk: --seconds and --warmup in whole seconds (wrk's -d)")
 
     cpus = sorted(os.sched_getaffinity(0))
     cpu = cpus[-1] if args.cpu is None else args.cpu
@@ -912,22 +1256,24 @@ def main() -> int:
     if args.procs is None:  # one process per core the clients have (a process with more threads than
         args.procs = min(4, max(1, len(cpus) - 1))  # its core can serve pays for it in GIL hand-overs)
     print(f"sscard_issuer from {Path(sscard_issuer.__file__).parent}; Python {sys.version.split()[0]}, "
-          f"cryptography {cryptography.__version__}, pyjwt {jwt.__version__}, httpx {httpx.__version__}; "
-          f"cpus {cpus}")
+          f"cryptography {cryptography.__version__}, pyjwt {jwt.__version__}, httpx {httpx.__version__}"
+          + (f", wrk {wrk_version()}" if args.load == "wrk" and not args.no_http else "") + f"; cpus {cpus}")
     figures: dict[str, Any] = {"cpus": cpus, "cpu": cpu}
-    os.sched_setaffinity(0, {cpu})
-    figures["library"] = run_library(args)
-    ok = print_library(figures["library"], cpu)
-    if args.profile:
-        print("\n" + profile_library(top=18))
-    os.sched_setaffinity(0, set(cpus))
+    ok = True
+    if not args.no_library:
+        os.sched_setaffinity(0, {cpu})
+        figures["library"] = run_library(args)
+        ok = print_library(figures["library"], cpu)
+        if args.profile:
+            print("\n" + profile_library(top=18))
+        os.sched_setaffinity(0, set(cpus))
     if not args.no_http:
         work = Path(tempfile.mkdtemp(prefix="bench-ecard-"))
         try:
             figures["http"] = run_http(args, cpus, cpu, work)
         finally:
             shutil.rmtree(work, ignore_errors=True)
-        print_http(figures["http"], args.procs, args.threads, args.seconds)
+        print_http(figures["http"], args)
     if not ok:
         missed = ", ".join(f"{name} {ratio:.2f} < {target}" for name, ratio, target, met
                            in library_targets(figures["library"]) if not met)
