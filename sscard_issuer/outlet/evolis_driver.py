@@ -36,11 +36,11 @@ from sscard_issuer.outlet.evolis import (
     ProtocolError,
     Reading,
     Reply,
-    ReplyDecoder,
     UnknownCommand,
     front_print_job,
     status_from_readings,
 )
+from sscard_issuer.outlet.evolis_framing import ReplyDecoder
 from sscard_issuer.outlet.panels import CANVAS, CHIP_AREA, Box, encode_panels
 from sscard_issuer.outlet.printer import Printer, PrinterError, PrinterFault, PrinterOffline, PrinterStatus
 

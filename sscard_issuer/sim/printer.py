@@ -30,7 +30,7 @@ from typing import Any
 from sscard_issuer.crypto import Algorithm
 from sscard_issuer.errors import SscardError
 from sscard_issuer.keys import DevKeyStore
-from sscard_issuer.outlet.evolis import CommandDecoder
+from sscard_issuer.outlet.evolis_framing import CommandDecoder
 from sscard_issuer.outlet.panels import Panels, decode_panels
 from sscard_issuer.sim.make_card import DEFAULT_BLANK_AREA, make_blank_card
 from sscard_issuer.sim.printer_machine import (

@@ -19,7 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from sscard_issuer.outlet.evolis import POSITION_REPLIES, Command, FrameError, Panel
+from sscard_issuer.outlet.evolis import POSITION_REPLIES, Command, Panel
+from sscard_issuer.outlet.evolis_framing import FrameError
 from sscard_issuer.outlet.printer import CardPosition
 from sscard_issuer.sim.runtime import SimulatedCard
 

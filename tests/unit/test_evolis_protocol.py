@@ -13,20 +13,18 @@ from sscard_issuer.outlet.evolis import (
     START_SEQUENCE,
     BadParameters,
     Command,
-    CommandDecoder,
-    FrameError,
     Panel,
     PrinterReportedError,
     ProtocolError,
     Reading,
     Reply,
-    ReplyDecoder,
     UnknownCommand,
     conditions_in_error,
     download,
     front_print_job,
     status_from_readings,
 )
+from sscard_issuer.outlet.evolis_framing import CommandDecoder, FrameError, ReplyDecoder
 from sscard_issuer.outlet.printer import CardPosition, Condition, PrinterError
 
 # -- encoding ---------------------------------------------------------------------------------------
