@@ -5,14 +5,14 @@ From the Evolis programming guide (A5013) as summarised in spec/outlet.md sectio
 as ``5,00 Volts``, or an error beginning ``ERR`` / ``ERROR CDE`` / ``ERROR PARAMETERS``).
 
 Reply framing, decided here: over Linux usblp a reply ends with a NUL byte (the guide says so);
-over TCP the guide says nothing and integrator code reads replies bare. :class:`ReplyDecoder`
+over TCP the guide says nothing and integrator code reads replies bare. :class:`~.evolis_framing.ReplyDecoder`
 therefore ends a reply at any of CR, LF or NUL (runs of them count once) and, for a printer that
 sends no terminator at all, hands over what it holds when the link has been quiet for a moment
-(:meth:`ReplyDecoder.flush`). The simulator ends TCP replies with CR and usblp replies with NUL.
+(:meth:`~.evolis_framing.ReplyDecoder.flush`). The simulator ends TCP replies with CR and usblp replies with NUL.
 
 Panel download, decided here: ``Db;<panel>;<levels>;<data>`` carries a colour panel (``32``) at
 one byte per dot and a K or O panel (``2``) at one bit per dot, 81 bytes a line, 1016 lines. The
-binary data may hold any byte, so :class:`CommandDecoder` (the printer's side, for the simulator)
+binary data may hold any byte, so :class:`~.evolis_framing.CommandDecoder` (the printer's side, for the simulator)
 reads it by length rather than up to ``CR``.
 """
 
