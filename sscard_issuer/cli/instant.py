@@ -48,6 +48,13 @@ def _job_rows(jobs: list[JobView]) -> list[list[object]]:
              j.attempt, j.printer_name, j.failure] for j in jobs]
 
 
+def _said(job: JobView, *, as_json: bool) -> None:
+    if as_json:
+        print_json(job.to_json())
+    else:
+        err.print(f"job {job.id}: {job.state.display(language())}", markup=False)
+
+
 _HEADERS = ("job", "card", "holder", "state", "step under way", "attempt", "printer", "last failure")
 
 
@@ -61,10 +68,7 @@ def mark(card: Annotated[str, typer.Argument(help="Card reference, identificatio
 
     with plain_errors(), open_office(database) as office:
         job = IssuanceDesk(office).mark(acting(office, operator), card, policy=on_failure)
-    if as_json:
-        print_json(job.to_json())
-    else:
-        err.print(f"job {job.id}: {job.state.display(language())}", markup=False)
+    _said(job, as_json=as_json)
 
 
 @app.command("jobs")
@@ -117,10 +121,7 @@ def decide_job(job_id: int,
 
     with plain_errors(), open_office(database) as office:
         job = IssuanceDesk(office).decide(acting(office, operator), job_id, requeue=requeue)
-    if as_json:
-        print_json(job.to_json())
-    else:
-        err.print(f"job {job.id}: {job.state.display(language())}", markup=False)
+    _said(job, as_json=as_json)
 
 
 def run(config: Annotated[Path, typer.Option(help="The station's settings (JSON: outlet, printers, profile).")],
