@@ -33,7 +33,7 @@ from sscard_issuer.lifecycle.access import Actor
 from sscard_issuer.lifecycle.states import CardState
 from sscard_issuer.outlet.desk import IssuanceDesk, JobView
 from sscard_issuer.outlet.job import AfterCrash, Step, next_step
-from sscard_issuer.outlet.printer import CardPosition, Printer, PrinterFault, PrinterStatus
+from sscard_issuer.outlet.printer import CardPosition, Condition, Printer, PrinterFault, PrinterStatus
 from sscard_issuer.perso.errors import PersoError
 from sscard_issuer.perso.prepare import PersoRecord
 from sscard_issuer.registry.holders import Application, Card, Person
@@ -146,7 +146,10 @@ class PrinterWorker:
                 done = self._run(job, step)
             except PrinterFault as fault:
                 self._pause(job, step, fault)
-                continue  # the fault is fixed: the same step again
+                if step is Step.PRINT and Condition.OFFLINE in fault.conditions:
+                    # no answer: the face may be half printed, and cannot be printed over
+                    return self._spoil(job, step, "the printer stopped answering while printing", requeue=True)
+                continue  # the printer refused before doing anything, and is fixed: the same step again
             except (CardFailed, PersoError, TransportError, CardError) as failure:
                 return self._spoil(job, step, str(failure))
             job = self.desk.finish(job, step, **done)

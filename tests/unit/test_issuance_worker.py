@@ -52,10 +52,11 @@ class Outlet:
     sim: PrinterSimulator
     folder: Path
 
-    def worker(self, checkpoint: Callable[[Step, str], None] = lambda _s, _p: None, name: str = "P1") -> PrinterWorker:
+    def worker(self, checkpoint: Callable[[Step, str], None] = lambda _s, _p: None, name: str = "P1",
+               **timeouts: float) -> PrinterWorker:
         encoder = self.sim.encoder
         assert isinstance(encoder, InProcessEncoder)
-        return PrinterWorker(name=name, outlet_code="NN01", printer=EvolisPrinter.tcp("127.0.0.1", self.sim.port),
+        return PrinterWorker(name=name, outlet_code="NN01", printer=EvolisPrinter.tcp("127.0.0.1", self.sim.port, **timeouts),
                              encoder=lambda _timeout: encoder.transport(), desk=self.desk,
                              personaliser=Personaliser(self.office.registry, KEYS, pki=PKI, bank=BANK),
                              profile=PROFILE, keys=KEYS, face=make_face, checkpoint=checkpoint, settings=FAST)
@@ -156,6 +157,28 @@ def test_a_printer_fault_pauses_the_printer_and_the_job_resumes_without_doing_an
     assert pause.step == at.value and fault.value.split("_")[0] in (pause.detail or "")
     assert "请" in (pause.detail or "")  # what to do, for the operator
     assert [line.phase for line in journal].count("resumed") == 1
+
+
+def test_a_printer_that_stops_answering_while_printing_spoils_that_card_and_the_next_blank_makes_it(
+        outlet: Outlet) -> None:
+    ref = outlet.mark()  # policy "ask": a lost print is not the application's fault, it goes back at once
+
+    muted: list[Step] = []
+
+    def mute(step: Step, phase: str) -> None:
+        if (step, phase) == (Step.PRINT, "started") and not muted:  # the first print only
+            muted.append(step)
+            outlet.sim.inject(Fault.MUTE)
+
+    fixer = fix_when_paused(outlet, lambda: outlet.sim.clear(Fault.MUTE))
+    worker = outlet.worker(mute, command_timeout=0.3, move_timeout=0.3, print_timeout=0.3)
+    worker.run_once()
+    fixer.join(5)
+    [job] = outlet.desk.jobs(outlet.staff.operator)
+    assert (job.state, job.attempt) == (JobState.MARKED, 2) and "stopped answering" in (job.failure or "")
+    worker.run_once()
+    assert_one_good_card(outlet, ref, fed=2)
+    assert outlet.card_numbers() == {"used": 1, "void": 1}
 
 
 def test_a_card_that_fails_goes_to_the_reject_box_and_the_next_blank_makes_the_card(outlet: Outlet) -> None:
