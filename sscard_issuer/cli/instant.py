@@ -135,8 +135,9 @@ def run(config: Annotated[Path, typer.Option(help="The station's settings (JSON:
     with plain_errors(), open_office(database) as office:
         settings = StationConfig.load(config)
         desk = IssuanceDesk(office)
+        checkpoint = _kill_at(os.environ.get(KILL_AT_ENV))
         workers = build_workers(settings, desk, make=lambda **kw: issuance_worker(
-            kw.pop("desk"), profile=settings.profile, checkpoint=_kill_at(os.environ.get(KILL_AT_ENV)), **kw))
+            profile=settings.profile, checkpoint=checkpoint, **kw))
         if once:
             for worker in workers:
                 while worker.run_once():

@@ -168,7 +168,7 @@ def build_workers(config: StationConfig, desk: IssuanceDesk, *, make: Callable[.
                  desk=desk, driver=p.driver, settings=settings or WorkerSettings()) for p in config.printers]
 
 
-def issuance_worker(office_desk: IssuanceDesk, *, name: str, outlet_code: str, printer: Printer, encoder: Encoder,
+def issuance_worker(desk: IssuanceDesk, *, name: str, outlet_code: str, printer: Printer, encoder: Encoder,
                     profile: str = "ssc3-sm4", keys: Any = None, driver: str = "evolis",
                     settings: WorkerSettings | None = None, **extra: Any) -> PrinterWorker:
     """A worker with the development stack: dev keys (unless ``keys``), the test CA, the bank keys."""
@@ -178,8 +178,8 @@ def issuance_worker(office_desk: IssuanceDesk, *, name: str, outlet_code: str, p
 
     key_store = keys or DevKeyStore.default()
     pki, bank = application_hooks(key_store, ca_dir=None)
-    return PrinterWorker(name=name, outlet_code=outlet_code, printer=printer, encoder=encoder, desk=office_desk,
-                         personaliser=Personaliser(office_desk.office.registry, key_store, pki=pki, bank=bank),
+    return PrinterWorker(name=name, outlet_code=outlet_code, printer=printer, encoder=encoder, desk=desk,
+                         personaliser=Personaliser(desk.office.registry, key_store, pki=pki, bank=bank),
                          profile=load_profile(profile), keys=key_store, face=make_face, driver=driver,
                          settings=settings or WorkerSettings(), **extra)
 
