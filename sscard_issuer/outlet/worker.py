@@ -89,6 +89,7 @@ class PrinterWorker:
     stop: threading.Event = field(default_factory=threading.Event)
     _transport: Transport | None = field(default=None, init=False)
     _prepared: bool = field(default=False, init=False)
+    _shown: str = field(default="", init=False)  # the state last recorded for the console
 
     # -- the loop -----------------------------------------------------------------------------------
 
@@ -115,6 +116,8 @@ class PrinterWorker:
     def run_once(self) -> bool:
         """Wait for a healthy printer, then run the next job to its end; False when the queue is empty."""
         self._healthy()
+        if self._shown == "paused":  # fixed while idle: the console must not go on showing it paused
+            self._seen("idle")
         if not self._prepared:  # the settings the steps rely on (no eject after printing, above all)
             self.printer.prepare()
             self._prepared = True
@@ -323,6 +326,7 @@ class PrinterWorker:
     def _seen(self, state: str, *, conditions: frozenset[Any] = frozenset(), job_id: int | None = None) -> None:
         self.desk.printer_seen(self.name, self.outlet_code, self.driver, state=state, conditions=conditions,
                                job_id=job_id)
+        self._shown = state
 
     # -- the registry's data ------------------------------------------------------------------------
 

@@ -250,6 +250,9 @@ def test_jobs_go_to_idle_healthy_printers(registry: Registry, tmp_path: Path) ->
         who = enrolled(office, staff.operator, applicant(50))
         ref = office.apply(staff.operator, individual(who, instant=True)).card_ref
         healthy.inject(Fault.FEEDER_EMPTY)
+        while {p.name: p.state for p in desk.printers(staff.operator)} != {"SIM1": "idle", "SIM2": "paused"}:
+            assert time.monotonic() < deadline  # both workers have seen their printer's state
+            time.sleep(0.02)
         desk.mark(staff.operator, ref)
         while desk.jobs(staff.operator):
             assert time.monotonic() < deadline
