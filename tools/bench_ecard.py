@@ -16,6 +16,12 @@ the median per-round ratio printed beside (as ``tools/bench_jose.py`` does):
   ``jwt.decode`` (signature, exp, aud, iss) and the relying party's own :class:`IssuerClient`
   (key set and status list fetched once, then served from its cache) for information.
 
+Floors, for information: the same tokens through what no ES256 SD-JWT implementation can skip
+around the signature (base64url in and out, JSON, SHA-256 of each disclosure, DER <-> r || s, a
+salt per disclosure), one C call each, nothing checked, the payload's JSON already written when
+signing. A path with every check cannot be faster than its floor: when the floor's ratio is at or
+below the target, so is any implementation's on this machine.
+
 The raw references are the bare ``cryptography`` calls and nothing else: ``key.sign`` returns a
 DER signature and ``public_key.verify`` is given the DER made beforehand. Turning DER into JOSE's
 r || s after signing (``signers._r_s``) and r || s into DER before verifying (``keyset._der``),
@@ -69,6 +75,7 @@ Usage: ``python3 tools/bench_ecard.py [--cpu N] [--rounds 100] [--block 100] [--
 from __future__ import annotations
 
 import argparse
+import binascii
 import cProfile
 import hashlib
 import io
@@ -259,6 +266,66 @@ def raw_pair(jws: str) -> tuple[bytes, bytes]:
     return signing_input.encode("ascii"), der
 
 
+# -- the floor: what any ES256 SD-JWT code must do around the signature ---------------------------
+#
+# Not a signer, not a verifier: no check of any kind, lenient base64, the first JSON library call
+# that works. Only the work no implementation can skip (base64 in and out, JSON, SHA-256 of each
+# disclosure, DER <-> r || s), each as one C call, so that the ratio of these to raw says how close
+# to raw a path can come on this machine at all.
+
+_BARE_FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
+_BARE_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+_BARE_PAD = (b"", b"", b"==", b"=")
+_a2b, _b2a, _sha256, _loads = binascii.a2b_base64, binascii.b2a_base64, hashlib.sha256, json.loads
+
+
+def _bare_b64decode(text: str) -> bytes:
+    return _a2b(text.encode().translate(_BARE_FROM_URLSAFE) + _BARE_PAD[len(text) & 3])
+
+
+def bare_signer(key: ec.EllipticCurvePrivateKey, protected: bytes, body: bytes, disclosed: list[str]) -> Work:
+    """The JWS of a payload already written as JSON under a header already encoded (with its dot),
+    and one disclosure for each of ``disclosed`` (a JSON value already written): a salt, base64 and
+    SHA-256 (whose digests this payload does not even carry)."""
+    def sign() -> bytes:
+        salts = os.urandom(16 * len(disclosed))
+        made = []
+        for i, value in enumerate(disclosed):
+            salt = _b2a(salts[16 * i:16 * i + 16], newline=False).translate(_BARE_TO_URLSAFE, b"=").decode()
+            encoded = _b2a(f'["{salt}",{value}]'.encode(), newline=False).translate(_BARE_TO_URLSAFE, b"=")
+            _b2a(_sha256(encoded).digest(), newline=False).translate(_BARE_TO_URLSAFE, b"=")
+            made.append(encoded)
+        signing_input = protected + _b2a(body, newline=False).translate(_BARE_TO_URLSAFE, b"=")
+        der = key.sign(signing_input, ECDSA)
+        r_end = 4 + der[3]
+        r_s = der[4:r_end][-32:].rjust(32, b"\0") + der[r_end + 2:][-32:].rjust(32, b"\0")
+        return b"~".join([signing_input + b"." + _b2a(r_s, newline=False).translate(_BARE_TO_URLSAFE, b"="),
+                          *made, b""])
+    return sign
+
+
+def bare_verifier(key: ec.EllipticCurvePublicKey, token: str) -> Work:
+    """Signature, payload and disclosures of ``token`` (a compact JWS, or an SD-JWT), nothing checked."""
+    def verify() -> object:
+        parts = token.split("~")
+        jws = parts[0]
+        header_b64, payload_b64, signature_b64 = jws.split(".")
+        signature = _bare_b64decode(signature_b64)
+        r, s = signature[:32].lstrip(b"\0"), signature[32:].lstrip(b"\0")
+        if r[0] > 0x7F:
+            r = b"\0" + r
+        if s[0] > 0x7F:
+            s = b"\0" + s
+        der = bytes((0x30, len(r) + len(s) + 4, 2, len(r))) + r + bytes((2, len(s))) + s
+        key.verify(der, jws[: len(header_b64) + 1 + len(payload_b64)].encode(), ECDSA)
+        payload = _loads(_bare_b64decode(payload_b64))
+        for disclosure in parts[1:-1]:
+            _sha256(disclosure.encode()).digest()
+            _loads(_bare_b64decode(disclosure))
+        return payload
+    return verify
+
+
 def issuer_client_verifier(lib: Library) -> tuple[Verifier, IssuerClient]:
     """The relying party's own client (``sscard ecard verify``), its fetches answered from memory
     once: after that every key set and status look-up is a cache hit."""
@@ -286,12 +353,17 @@ def run_library(args: argparse.Namespace) -> dict[str, Any]:
     header = {"typ": ECARD_TYP}
     pyjwt_headers = {"kid": lib.signer.kid, "typ": ECARD_TYP}
     block = args.block
+    protected, body_b64 = jws.split(".")[:2]
+    bare_sign = bare_signer(lib.raw_key, protected.encode() + b".", jose.b64u_decode(body_b64),
+                            [json.dumps(pair, ensure_ascii=False)[1:-1] for pair in
+                             (["name", lib.subject.name], ["ssn", lib.subject.ssn])])
 
     # -- issuing
     sign_rates = interleaved({
         "raw": (lambda: lib.raw_key.sign(signing_input, ECDSA), block),
         "mint_credential": (lib.mint, block),
         "sign_compact": (lambda: jose.sign_compact(header, payload, lib.signer), block),
+        "bare_sign": (bare_sign, block),
         "pyjwt_encode": (lambda: jwt.encode(payload, lib.raw_key, algorithm="ES256", headers=pyjwt_headers), block),
     }, args.rounds)
 
@@ -322,6 +394,8 @@ def run_library(args: argparse.Namespace) -> dict[str, Any]:
         "pyjwt_decode": (lambda: jwt.decode(jws, public, algorithms=["ES256"], audience=ECARD_AUDIENCE,
                                             issuer=ISSUER), vblock),
         "issuer_client": (lambda: rp_verifier.verify_credential(lib.credential), vblock),
+        "bare_credential": (bare_verifier(public, lib.credential), vblock),
+        "bare_code": (bare_verifier(public, probe), vblock),
     }, args.rounds)
     rp_client.close()
     if len(replay.seen) != needed:  # the replay claim is the last check: only accepted codes get there
@@ -329,11 +403,14 @@ def run_library(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "credential_chars": len(lib.credential), "jws_chars": len(jws), "code_chars": len(probe),
         "codes_made_per_second": needed / made,
-        "sign": {name: against(sign_rates, name, "raw") for name in ("mint_credential", "sign_compact", "pyjwt_encode")},
+        "sign": {name: against(sign_rates, name, "raw")
+                 for name in ("mint_credential", "sign_compact", "pyjwt_encode", "bare_sign")},
         "verify": {"verify_credential": against(verify_rates, "verify_credential", "raw"),
                    "verify_code": against(verify_rates, "verify_code", "raw_code"),
                    "pyjwt_decode": against(verify_rates, "pyjwt_decode", "raw"),
-                   "issuer_client": against(verify_rates, "issuer_client", "raw")},
+                   "issuer_client": against(verify_rates, "issuer_client", "raw"),
+                   "bare_credential": against(verify_rates, "bare_credential", "raw"),
+                   "bare_code": against(verify_rates, "bare_code", "raw_code")},
         "raw": {"sign": max(sign_rates["raw"]), "verify": max(verify_rates["raw"]),
                 "verify_code_input": max(verify_rates["raw_code"])},
     }
@@ -1144,7 +1221,10 @@ def print_library(figures: dict[str, Any], cpu: int) -> bool:
               "verify_credential": "Verifier.verify_credential (sig, claims, SD, status)",
               "verify_code": "Verifier.verify_code (fresh codes, replay claim)",
               "pyjwt_decode": "pyjwt jwt.decode (sig, exp, aud, iss; information)",
-              "issuer_client": "verify_credential via IssuerClient cache (information)"}
+              "issuer_client": "verify_credential via IssuerClient cache (information)",
+              "bare_sign": "floor: 2 disclosures, base64, sign, r||s (JSON made)",
+              "bare_credential": "floor: split, base64, JSON, SHA-256 of SD (no check)",
+              "bare_code": "floor: split, base64, JSON (no check)"}
 
     def row(section: str, name: str) -> None:
         f = figures[section][name]
@@ -1154,13 +1234,15 @@ def print_library(figures: dict[str, Any], cpu: int) -> bool:
             verdict = f">= {target}  {'met' if met else 'MISSED'}"
         print(f"  {labels[name]:54} {f['rate']:9,.0f} {f['ratio']:7.3f} {f['median_ratio']:7.3f}  {verdict}")
 
-    for name in ("mint_credential", "sign_compact", "pyjwt_encode"):
+    for name in ("mint_credential", "sign_compact", "pyjwt_encode", "bare_sign"):
         row("sign", name)
     print(f"  {'raw ES256 verify, cryptography (the credential JWS)':54} {raw['verify']:9,.0f}")
-    for name in ("verify_credential", "pyjwt_decode", "issuer_client"):
+    for name in ("verify_credential", "pyjwt_decode", "issuer_client", "bare_credential"):
         row("verify", name)
     print(f"  {'raw ES256 verify, cryptography (a code)':54} {raw['verify_code_input']:9,.0f}")
     row("verify", "verify_code")
+    row("verify", "bare_code")
+    print("  (floor: the base64, JSON and hashing no implementation can skip, one C call each, nothing checked)")
     return all(met for *_, met in library_targets(figures))
 
 
