@@ -12,6 +12,7 @@ process on the same database).
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -110,21 +111,38 @@ class RegistryStatus:
         if not shard.isdigit():
             raise StatusUnavailable(f"{uri} is not one of this platform's status lists")
         # a plain connection, not an ORM session: this runs on every verification (a third of the time)
-        with self._registry.connection(durable=False) as connection:
+        with self._registry.reading() as connection:
             value = connection.execute(_STATUS_AT, {"shard": int(shard), "idx": idx}).scalar_one_or_none()
         return EcardStatus.VALID if value is None else int(value)
 
 
 class RegistryReplayStore:
-    """Presentation codes claimed once, in the registry: every verifier process on it shares the memory."""
+    """Presentation codes claimed once, in the registry: every verifier process on it shares the memory.
 
-    def __init__(self, registry: Registry, clock: Callable[[], float] = time.time) -> None:
+    Expired codes are purged at most once every ``purge_every`` seconds by each process (at once
+    again while a purge finds a full batch): on every claim the purge doubled its cost, and a code
+    remembered a few seconds past its expiry changes nothing (an expired code is refused anyway)."""
+
+    def __init__(self, registry: Registry, clock: Callable[[], float] = time.time, *,
+                 purge_every: float = 1.0) -> None:
         self._registry = registry
         self._clock = clock
+        self._purge_every = purge_every
+        self._next_purge = float("-inf")
+        self._purging = threading.Lock()  # one purge at a time in this process; claims never wait for it
 
     def claim(self, jti: str, expires_at: datetime) -> bool:
-        with self._registry.transaction(durable=False) as session:
-            return records.claim_code(session, jti, expires_at, datetime.fromtimestamp(self._clock(), UTC))
+        now = self._clock()
+        when = datetime.fromtimestamp(now, UTC)
+        if now >= self._next_purge and self._purging.acquire(blocking=False):
+            try:
+                with self._registry.one_write() as connection:
+                    full = records.purge_used_codes(connection, when) >= records.PURGE_BATCH
+                self._next_purge = now if full else now + self._purge_every
+            finally:
+                self._purging.release()
+        with self._registry.one_write() as connection:
+            return records.claim_code(connection, jti, expires_at, when)
 
 
 def rotate_signing_key(registry: Registry, signer: Signer, *, code_kid: str | None, at: datetime,

@@ -48,6 +48,7 @@ from sscard_issuer.registry.credentials import (
     dialect_insert,
     key_signed,
     published_keys,
+    purge_used_codes,
     record_key,
     retire_key,
     utc,
@@ -64,7 +65,7 @@ _USABLE = {EcardLevel.IDENTITY: ("collected", "activated"), EcardLevel.PAYMENT: 
 __all__ = [  # signing keys and the replay store are plain records: kept beside their tables, named here
     "EcardError", "EcardIssue", "EcardRefused", "Mint", "Placement", "SigningKey", "SigningKeyError",
     "StatusListFull", "active_for_card", "claim_code", "current_key", "ensure_shards", "issue", "issue_record",
-    "key_signed", "latest_for_card", "mint_token", "published_keys", "record_key", "retire_key",
+    "key_signed", "latest_for_card", "mint_token", "published_keys", "purge_used_codes", "record_key", "retire_key",
     "set_status_for_card", "status_entries",
 ]
 

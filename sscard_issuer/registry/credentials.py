@@ -36,19 +36,21 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    bindparam,
     delete,
     select,
     text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from sscard_issuer.errors import FieldError, SscardError
 from sscard_issuer.registry.models import Base
 from sscard_issuer.registry.types import UtcDateTime
 
-PURGE_BATCH = 200  # expired used codes deleted per claim
+PURGE_BATCH = 5_000  # expired used codes deleted by one purge (another follows at once when it is full)
 
 
 class EcardStatus(enum.IntEnum):
@@ -153,7 +155,7 @@ def utc(name: str, value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-def dialect_insert(session: Session, model: type[SigningKey] | type[StatusShard] | type[UsedCode]) -> Any:
+def dialect_insert(session: Session, model: type[SigningKey] | type[StatusShard]) -> Any:
     """The dialect's INSERT (both have ``on_conflict_do_nothing``)."""
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     return dialect.insert(model)
@@ -255,20 +257,35 @@ def published_keys(session: Session, now: datetime) -> list[SigningKey]:
 # -- presentation codes: the replay store ------------------------------------------------------------
 
 
-def claim_code(session: Session, jti: str, expires_at: datetime, now: datetime) -> bool:
+# Built once: a verifier claims a code for every presentation it accepts. (Core statements on the
+# mapped table: they run on a plain connection.)
+_CLAIM = {
+    name: dialect.insert(UsedCode).values(jti=bindparam("jti"), expires_at=bindparam("expires_at"))
+    .on_conflict_do_nothing(index_elements=["jti"]).returning(UsedCode.jti)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+_EXPIRED = select(UsedCode.jti).where(UsedCode.expires_at <= bindparam("now")).limit(bindparam("batch"))
+_PURGE = {  # PostgreSQL skips rows another purge is deleting, so purges never wait on each other
+    "postgresql": delete(UsedCode).where(UsedCode.jti.in_(_EXPIRED.with_for_update(skip_locked=True))),
+    "sqlite": delete(UsedCode).where(UsedCode.jti.in_(_EXPIRED)),
+}
+
+
+def claim_code(connection: Connection, jti: str, expires_at: datetime, now: datetime) -> bool:
     """True the first time a code's ``jti`` is presented, False for a replay; remembered until ``expires_at``.
 
     A code already expired is refused (False) and not stored: once purged, nobody can tell whether it
-    was used. Expired entries are deleted a batch at a time on each claim (PostgreSQL skips rows
-    another claim is deleting, so claims never wait on each other's purge)."""
+    was used. Expired entries are deleted by :func:`purge_used_codes`, not here."""
     expires_at, now = utc("expires_at", expires_at), utc("now", now)
     if not isinstance(jti, str) or not 0 < len(jti) <= 128:
         raise FieldError("jti", "1 to 128 characters", jti)
-    expired = (select(UsedCode.jti).where(UsedCode.expires_at <= now).limit(PURGE_BATCH)
-               .with_for_update(skip_locked=True))
-    session.execute(delete(UsedCode).where(UsedCode.jti.in_(expired)), execution_options={"synchronize_session": False})
     if expires_at <= now:
         return False
-    claimed = session.execute(dialect_insert(session, UsedCode).values(jti=jti, expires_at=expires_at)
-                              .on_conflict_do_nothing(index_elements=["jti"]).returning(UsedCode.jti))
+    claimed = connection.execute(_CLAIM[connection.dialect.name], {"jti": jti, "expires_at": expires_at})
     return claimed.scalar_one_or_none() is not None
+
+
+def purge_used_codes(connection: Connection, now: datetime, batch: int = PURGE_BATCH) -> int:
+    """Delete up to ``batch`` codes expired at ``now``; the number deleted."""
+    deleted = connection.execute(_PURGE[connection.dialect.name], {"now": utc("now", now), "batch": batch})
+    return int(deleted.rowcount)

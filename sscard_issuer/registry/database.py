@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS = Path(__file__).with_name("migrations")
 DEFAULT_URL_ENV = "SSCARD_DATABASE_URL"
 _DURABLE = "sscard_durable"
+_READING = "sscard_reading"
 # Alembic's ``op`` and ``context`` are module-level proxies: one migration at a time per process.
 _MIGRATING = threading.Lock()
 # PostgreSQL: processes opening one new database at once take turns (an advisory lock, per database).
@@ -58,9 +59,17 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 
 
 def _sqlite_begin(connection: Connection) -> None:
-    # Durability is chosen per transaction (see Registry.transaction), before it begins.
-    durable = connection.get_execution_options().get(_DURABLE, True)
-    connection.exec_driver_sql(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+    options = connection.get_execution_options()
+    if options.get(_READING):
+        # deferred: with WAL a reader takes no lock a writer or another reader waits for
+        connection.exec_driver_sql("BEGIN")
+        return
+    # Durability is chosen per transaction (see Registry.transaction), before it begins; the
+    # setting stays with the driver's connection, so it is only sent when it changes.
+    synchronous = "FULL" if options.get(_DURABLE, True) else "NORMAL"
+    if connection.info.get("synchronous") != synchronous:
+        connection.exec_driver_sql(f"PRAGMA synchronous={synchronous}")
+        connection.info["synchronous"] = synchronous
     # IMMEDIATE: the write lock from the start, so a read-then-write transaction is never
     # overtaken (waiting, if need be, up to busy_timeout for the other writer to commit).
     connection.exec_driver_sql("BEGIN IMMEDIATE")
@@ -80,6 +89,8 @@ class Registry:
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
         self.upgrade()
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._unflushed: Engine | None = None  # PostgreSQL, one_write(): made on first use
+        self._lock = threading.Lock()
 
     def upgrade(self) -> None:
         config = Config()
@@ -119,5 +130,44 @@ class Registry:
                 connection.execute(text("SET LOCAL synchronous_commit = off"))
             yield connection
 
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A transaction that only reads, for SQL without the ORM (a verifier's status look-up).
+
+        On SQLite it begins deferred rather than taking the write lock, so readers in every process
+        go on side by side and beside the one writer. On PostgreSQL it runs each statement on its own
+        (autocommit: no BEGIN and COMMIT round trips), so it is for a single statement, whose
+        snapshot is consistent by itself. Nothing stops a write in it; do not write.
+        """
+        with self.engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execution_options(isolation_level="AUTOCOMMIT")
+                yield connection
+                return
+            with connection.execution_options(**{_READING: True}).begin():
+                yield connection
+
+    @contextmanager
+    def one_write(self) -> Iterator[Connection]:
+        """A connection for one write statement whose loss in a crash of the *host* is harmless
+        (a presentation code's claim), committed as it runs.
+
+        On PostgreSQL: one round trip, on a second pool of connections opened with
+        ``synchronous_commit=off`` (instead of BEGIN, SET LOCAL, the statement and COMMIT, four).
+        On SQLite: :meth:`connection` with ``durable=False``.
+        """
+        if self.engine.dialect.name != "postgresql":
+            with self.connection(durable=False) as connection:
+                yield connection
+            return
+        with self._lock:
+            if self._unflushed is None:
+                self._unflushed = create_engine(self.url, connect_args={"options": "-c synchronous_commit=off"},
+                                                isolation_level="AUTOCOMMIT")
+        with self._unflushed.connect() as connection:
+            yield connection
+
     def close(self) -> None:
         self.engine.dispose()
+        if self._unflushed is not None:
+            self._unflushed.dispose()

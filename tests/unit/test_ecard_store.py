@@ -15,6 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from sscard_issuer.api.platform import RegistryReplayStore
 from sscard_issuer.credential import store
 from sscard_issuer.credential.store import EcardIssue, EcardRefused, SigningKeyError
 from sscard_issuer.errors import FieldError
@@ -402,8 +403,13 @@ def test_full_lists_are_filled_to_the_last_entry_then_refused(registry: Registry
 
 
 def claim(registry: Registry, jti: str, expires_at: datetime, now: datetime) -> bool:
+    with registry.connection() as connection:
+        return store.claim_code(connection, jti, expires_at, now)
+
+
+def used_codes(registry: Registry) -> list[str]:
     with registry.transaction() as session:
-        return store.claim_code(session, jti, expires_at, now)
+        return sorted(session.execute(select(UsedCode.jti)).scalars())
 
 
 def test_a_code_is_accepted_once_across_processes_and_forgotten_after_it_expires(database_url: str) -> None:
@@ -419,13 +425,41 @@ def test_a_code_is_accepted_once_across_processes_and_forgotten_after_it_expires
         later = exp + timedelta(seconds=1)
         assert claim(second, "jti-1", exp, later) is False  # expired: refused, never taken as new
         assert claim(second, "jti-3", later + timedelta(seconds=60), later) is True
-        with first.transaction() as session:
-            assert session.execute(select(UsedCode.jti)).scalars().all() == ["jti-3"]  # the expired were purged
+        with first.connection() as connection:
+            assert store.purge_used_codes(connection, later) == 2
+        assert used_codes(first) == ["jti-3"]  # the expired were purged, the live one kept
         with pytest.raises(FieldError):
             claim(first, "", exp, now)
     finally:
         first.close()
         second.close()
+
+
+def test_a_purge_deletes_a_batch_at_most(registry: Registry) -> None:
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    for i in range(5):
+        assert claim(registry, f"old-{i}", now + timedelta(seconds=10), now)
+    later = now + timedelta(seconds=11)
+    with registry.connection() as connection:
+        assert store.purge_used_codes(connection, later, batch=3) == 3
+    with registry.connection() as connection:
+        assert store.purge_used_codes(connection, later, batch=3) == 2
+    assert used_codes(registry) == []
+
+
+def test_each_verifier_process_purges_expired_codes_at_most_once_a_second(registry: Registry) -> None:
+    t = [datetime(2026, 3, 2, 9, 0, tzinfo=UTC).timestamp()]
+    replay = RegistryReplayStore(registry, clock=lambda: t[0])
+    at = datetime.fromtimestamp(t[0], UTC)
+    assert replay.claim("short", at + timedelta(seconds=0.3))  # purges (nothing yet), then claims
+    t[0] += 0.5  # "short" has expired, but the last purge was half a second ago
+    assert replay.claim("next", at + timedelta(seconds=60))
+    assert used_codes(registry) == ["next", "short"]
+    assert not replay.claim("short", at + timedelta(seconds=0.3))  # still refused: it has expired
+    t[0] += 0.5
+    assert replay.claim("third", at + timedelta(seconds=60))  # a second on: purged first
+    assert used_codes(registry) == ["next", "third"]
+    assert not replay.claim("next", at + timedelta(seconds=60))  # a live code stays claimed
 
 
 # -- signing keys ------------------------------------------------------------------------------------------------

@@ -256,8 +256,30 @@ def test_a_transaction_that_need_not_survive_a_host_crash_skips_the_flush_and_on
         seen.append(_synchronous_commit(connection))
     with registry.connection() as connection:
         seen.append(_synchronous_commit(connection))
+    with registry.one_write() as connection:  # one statement, committed as it runs
+        seen.append(_synchronous_commit(connection))
+        connection.execute(text("UPDATE area_sequence SET next_serial = 2"))
+    with registry.connection() as connection:
+        seen.append(_synchronous_commit(connection))
+        serial = connection.execute(text("SELECT next_serial FROM area_sequence")).scalar_one()
     registry.close()
-    assert seen == ["on", "off", "on", "off", "on"]  # PostgreSQL: SET LOCAL ends with its transaction
+    assert seen == ["on", "off", "on", "off", "on", "off", "on"]  # PostgreSQL: SET LOCAL ends with its transaction
+    assert serial == 2
+
+
+def test_a_reader_neither_waits_for_a_writer_nor_sees_its_uncommitted_work(database_url: str) -> None:
+    registry = Registry(database_url)
+    try:
+        with registry.transaction() as session:  # holds SQLite's write lock until it commits
+            session.add(AreaSequence(area_code="450100", next_serial=1))
+            session.flush()
+            with registry.reading() as connection:  # BEGIN IMMEDIATE here would wait, then fail
+                seen = connection.execute(text("SELECT count(*) FROM area_sequence")).scalar_one()
+        with registry.reading() as connection:
+            after = connection.execute(text("SELECT count(*) FROM area_sequence")).scalar_one()
+    finally:
+        registry.close()
+    assert (seen, after) == (0, 1)
 
 
 def _waiting_on_a_lock(registry: Registry) -> int:
