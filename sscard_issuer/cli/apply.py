@@ -149,9 +149,16 @@ def document(doc_type: str, number: str, country: str | None, *, prefix: str = "
         raise FieldError(prefix + error.field, error.expected, error.got) from None
 
 
+_ASK_BIRTH_DATE = ("the date of birth (--birth-date YYYY-MM-DD): the document number does not carry it",
+                   "请填写出生日期（--birth-date YYYY-MM-DD）：该证件号码不含出生日期")
+
+
 def applicant(form: Form, *, name: str, sex: str, birth_date: str | None, document_type: str, document_number: str,
-              country: str | None, ethnicity: str | None, phone: str | None) -> Applicant:
-    """The applicant from the options; what is wrong goes to ``form`` (and a placeholder in its place)."""
+              country: str | None, ethnicity: str | None, phone: str | None,
+              ask_birth_date: tuple[str, str] | None = _ASK_BIRTH_DATE) -> Applicant:
+    """The applicant from the options (or a form's fields); what is wrong goes to ``form`` (and a
+    placeholder in its place). ``ask_birth_date``: the English and Chinese of what to ask for when
+    neither the date nor the document number gives it (``None``: the request's own words)."""
     from sscard_issuer.applications.codes import check_phone
     from sscard_issuer.applications.documents import IdentityDocument
     from sscard_issuer.applications.requests import Applicant, birth_date_with, check_name
@@ -163,9 +170,8 @@ def applicant(form: Form, *, name: str, sex: str, birth_date: str | None, docume
     born = form.take(lambda: parse_date("birth_date", birth_date)) if birth_date is not None else None
     if doc is not None and (birth_date is None or born is not None):  # an unreadable date is reported already
         known, given = doc, born
-        born = form.take(lambda: birth_date_with(known.birth_date, given, missing=(
-            "the date of birth (--birth-date YYYY-MM-DD): the document number does not carry it",
-            "请填写出生日期（--birth-date YYYY-MM-DD）：该证件号码不含出生日期")))
+        born = form.take(lambda: birth_date_with(known.birth_date, given) if ask_birth_date is None
+                         else birth_date_with(known.birth_date, given, missing=ask_birth_date))
     code = form.take(lambda: parse_sex(sex))
     if ethnicity is not None and not (len(ethnicity) == 2 and ethnicity.isascii() and ethnicity.isdigit()):
         form.blame("ethnicity", "a two-digit GB/T 3304 code", "民族须为两位代码（GB/T 3304）", ethnicity)

@@ -307,6 +307,13 @@ def test_an_enrolment_with_a_wrong_birth_date_and_date_format_lists_both(sscard:
     assert "insured_since:日期格式须为YYYY-MM-DD" in said
 
 
+def test_a_birth_date_the_document_does_not_carry_is_asked_for_by_its_option(sscard: Sscard) -> None:
+    said = sscard.refused(6, "person", "enrol", "--name", "Anna Schmidt", "--sex", "2", "--document-type",
+                          "foreign_passport", "--document-number", "C01X00T47", "--country", "DEU",
+                          "--insured-since", "2020-01-01")
+    assert "birth_date:请填写出生日期（--birth-dateYYYY-MM-DD）：该证件号码不含出生日期" in said  # flat: no spaces
+
+
 def test_a_refused_photo_gives_every_reason(sscard: Sscard, tmp_path: Path) -> None:
     not_jpeg = tmp_path / "photo.png"
     not_jpeg.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)

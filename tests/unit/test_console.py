@@ -348,6 +348,15 @@ def test_every_field_problem_is_listed_at_once_in_the_operators_language(outlet:
     assert "an instant card is handed over on the spot" in english.text
 
 
+def test_a_birth_date_the_document_does_not_carry_is_asked_for_in_the_forms_words(outlet: Outlet) -> None:
+    passport = {"kind": "individual", "name": "Anna Schmidt", "sex": "2", "document_type": "foreign_passport",
+                "document_number": "C01X00T47", "country": "DEU", "delivery": "collect"}
+    page = outlet.client("wang.li").post("/console/apply", passport, files=photo_file())
+    assert page.status_code == 422
+    assert "请填写出生日期：该证件号码中不含出生日期" in page.text
+    assert "--birth-date" not in page.text  # the command line's option means nothing on a form
+
+
 def test_a_photo_is_judged_on_the_spot_with_every_reason_said_plainly(outlet: Outlet) -> None:
     browser = outlet.client("wang.li")
     grey = io.BytesIO()

@@ -23,7 +23,8 @@ from sscard_issuer.applications.requests import (
     Delivery,
     DeliveryMethod,
 )
-from sscard_issuer.cli.apply import Form, document, parse_date, parse_sex
+from sscard_issuer.cli.apply import Form, document, parse_date
+from sscard_issuer.cli.apply import applicant as cli_applicant
 from sscard_issuer.errors import FieldError
 
 MAX_PHOTO = 1024 * 1024  # far above the budget: the check then says "too large" in words
@@ -39,30 +40,12 @@ def value(fields: Mapping[str, str], name: str) -> str | None:
 
 
 def applicant(form: Form, fields: Mapping[str, str]) -> Applicant:
-    """The applicant from the form; what is wrong goes to ``form``."""
-    from sscard_issuer.applications.codes import check_phone
-    from sscard_issuer.applications.requests import birth_date_with, check_name
-
-    name = value(fields, "name") or ""
-    form.take(lambda: check_name(name))
-    doc = form.take(lambda: document(value(fields, "document_type") or "resident_id_card",
-                                     value(fields, "document_number") or "", value(fields, "country")))
-    if doc is None:
-        form.placeholders.add("document")
-    given = value(fields, "birth_date")
-    born = form.take(lambda: parse_date("birth_date", given)) if given else None
-    if doc is not None and (not given or born is not None):  # an unreadable date is reported already
-        known = doc
-        born = form.take(lambda: birth_date_with(known.birth_date, born))
-    sex = value(fields, "sex") or ""
-    code = form.take(lambda: parse_sex(sex))
-    ethnicity, phone = value(fields, "ethnicity"), value(fields, "phone")
-    if ethnicity is not None and not (len(ethnicity) == 2 and ethnicity.isascii() and ethnicity.isdigit()):
-        form.blame("ethnicity", "a two-digit GB/T 3304 code", "民族须为两位代码（GB/T 3304）", ethnicity)
-    if phone is not None:
-        form.take(lambda: check_phone(phone))
-    return Applicant(name=name, sex=code or sex, birth_date=cast(date, born), document=cast(IdentityDocument, doc),
-                     ethnicity=ethnicity, phone=phone)
+    """The applicant from the form, read as the command line reads its options; what is wrong goes to ``form``."""
+    return cli_applicant(form, name=value(fields, "name") or "", sex=value(fields, "sex") or "",
+                         birth_date=value(fields, "birth_date"),
+                         document_type=value(fields, "document_type") or "resident_id_card",
+                         document_number=value(fields, "document_number") or "", country=value(fields, "country"),
+                         ethnicity=value(fields, "ethnicity"), phone=value(fields, "phone"), ask_birth_date=None)
 
 
 def _agent(form: Form, fields: Mapping[str, str], *, proxy: bool) -> Agent | None:
